@@ -1,1 +1,10 @@
-export {};
+export * from './errors';
+export * from './logger';
+export * from './config';
+export * from './metrics';
+export * from './frames';
+export * from './grpc-options';
+export * from './rpc';
+export * from './service';
+export * from './client';
+export * from './storage';

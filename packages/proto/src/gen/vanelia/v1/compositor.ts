@@ -20,10 +20,6 @@ import {
 import { CameraTrack, DepthMap } from "./camera.js";
 import { Frame, FrameBatch, PixelBox } from "./frames.js";
 
-export const protobufPackage = "vanelia.v1";
-
-export const protobufFileName = "vanelia/v1/compositor.proto";
-
 export interface CompositeConfig {
   jobId: string;
   /** GLB on the shared storage; empty passes frames through unchanged (no product). */
@@ -665,7 +661,7 @@ function floatToJson(value: number | null | undefined): number | string | null |
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
+type DeepPartial<T> = T extends Builtin ? T
   : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
@@ -676,7 +672,7 @@ function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
 
-export interface MessageFns<T> {
+interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;

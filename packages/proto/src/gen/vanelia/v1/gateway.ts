@@ -25,10 +25,6 @@ import {
 import { ErrorDetail } from "./errors.js";
 import { VideoInfo } from "./video.js";
 
-export const protobufPackage = "vanelia.v1";
-
-export const protobufFileName = "vanelia/v1/gateway.proto";
-
 export enum JobState {
   JOB_STATE_UNSPECIFIED = 0,
   JOB_STATE_QUEUED = 1,
@@ -2631,7 +2627,7 @@ function floatToJson(value: number | null | undefined): number | string | null |
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
+type DeepPartial<T> = T extends Builtin ? T
   : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
@@ -2657,7 +2653,7 @@ function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
 
-export interface MessageFns<T> {
+interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;

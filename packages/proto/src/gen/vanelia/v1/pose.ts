@@ -24,10 +24,6 @@ import { CameraTrack, DepthMap } from "./camera.js";
 import { FrameBatch } from "./frames.js";
 import { VideoInfo } from "./video.js";
 
-export const protobufPackage = "vanelia.v1";
-
-export const protobufFileName = "vanelia/v1/pose.proto";
-
 export interface PlacementRequest {
   /** Frame and pixel the product stands on; has_pixel false means the centre of the frame. */
   frameIndex: number;
@@ -1098,7 +1094,7 @@ function floatToJson(value: number | null | undefined): number | string | null |
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
+type DeepPartial<T> = T extends Builtin ? T
   : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
@@ -1113,7 +1109,7 @@ function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
 
-export interface MessageFns<T> {
+interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
