@@ -1,1 +1,4 @@
-export {};
+export * from './probe';
+export * from './decode';
+export * from './encode';
+export * from './server';
