@@ -1,0 +1,12 @@
+export * from './providers';
+export * from './session';
+export * from './tensor-info';
+export * from './float16';
+export * from './random';
+export * from './free-dimensions';
+export * from './graph-builder';
+export * from './model-builder';
+export * from './proto/onnx-types';
+export { encodeModel, encodeModelWithExternalData } from './proto/onnx-encode';
+export { readModelHeader, readModelHeaderFromBytes, type ModelHeader, type DecodedValueInfo } from './proto/onnx-decode';
+export { Tensor } from 'onnxruntime-node';
