@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { deploymentsOf, envOf, named, renderChart, renderError, type Deployment } from './chart';
+
+const INPAINT_POOL = 'services.inpaint.pools.a100-80gb';
+
+describe('values.schema.json and the chart refuse values that cannot work, saying where', () => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['an unknown execution provider', { [`${INPAINT_POOL}.provider`]: 'rocm' }, /inpaint\/pools\/a100-80gb\/provider.*one of/],
+    ['a misspelt pool field', { [`${INPAINT_POOL}.nodeselector.a`]: 'b' }, /a100-80gb.*'nodeselector' not allowed/],
+    ['a GPU pool on the CPU image', { [`${INPAINT_POOL}.variant`]: 'cpu' }, /a100-80gb\/variant/],
+    ['the CUDA provider without a GPU', { 'services.decoder.pools.cpu.provider': 'cuda' }, /decoder\/pools\/cpu.*gpu/],
+    ['zero GPUs', { [`${INPAINT_POOL}.gpu.count`]: '0' }, /gpu\/count.*minimum|gpu\/count.*>= 1/],
+    ['a batch of 0', { [`${INPAINT_POOL}.batchSize`]: '0' }, /batchSize/],
+    ['a job store that is neither sqlite nor redis', { 'services.gateway.jobStore': 'postgres://db/jobs' }, /jobStore/],
+    ['a malformed image digest', { 'image.digests.inpaint-cuda12': 'sha256:abc' }, /digests/],
+    ['an unknown discovery mode', { 'services.gateway.discovery': 'consul' }, /discovery/],
+    [
+      'two gateways on the sqlite store',
+      { 'services.gateway.pools.cpu.replicas': '2' },
+      /sqlite job store serves one gateway replica; set services.gateway.jobStore to redis/,
+    ],
+    [
+      'an autoscaler with nothing to scale on',
+      { 'services.decoder.pools.cpu.autoscaling.targetCPUUtilizationPercentage': 'null' },
+      /services.decoder.pools.cpu.autoscaling: set targetCPUUtilizationPercentage or queue.targetAverageDepth/,
+    ],
+    [
+      'EndpointSlice discovery without the gateway ServiceAccount',
+      { 'services.gateway.discovery': 'endpointslices', 'serviceAccount.create': 'false' },
+      /endpointslices needs serviceAccount.create=true/,
+    ],
+  ];
+  it.each(cases)('%s', (_name, set, message) => {
+    expect(renderError({ set })).toMatch(message);
+  });
+});
+
+describe('values that change the rendering', () => {
+  it('pin an image by digest and keep the tag elsewhere', () => {
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    const objects = renderChart({ set: { 'image.digests.inpaint-cuda12': digest, 'image.tag': '1.2.3' } });
+    expect(named<Deployment>(objects, 'Deployment', 'vanelia-inpaint-a100-80gb').spec.template.spec.containers[0].image).toBe(
+      `registry.example.com/vanelia/inpaint@${digest}`,
+    );
+    expect(named<Deployment>(objects, 'Deployment', 'vanelia-pose-a100').spec.template.spec.containers[0].image).toBe(
+      'registry.example.com/vanelia/pose:1.2.3-cuda12',
+    );
+  });
+
+  it('let a pool override the drain, and the grace period follows it', () => {
+    const objects = renderChart({ set: { [`${INPAINT_POOL}.shutdownGraceMs`]: '300500' } });
+    const [inpaint] = deploymentsOf(objects, 'inpaint');
+    expect(envOf(inpaint.spec.template.spec.containers[0]).VANELIA_SHUTDOWN_GRACE_MS).toBe('300500');
+    // 5 s preStop + 301 s drain (rounded up) + 10 s margin.
+    expect(inpaint.spec.template.spec.terminationGracePeriodSeconds).toBe(316);
+  });
+
+  it('run several gateways once the job store is shared', () => {
+    const objects = renderChart({ set: { 'services.gateway.jobStore': 'redis://redis:6379', 'services.gateway.pools.cpu.replicas': '3' } });
+    const [gateway] = deploymentsOf(objects, 'gateway');
+    expect(gateway.spec.replicas).toBe(3);
+    expect(envOf(gateway.spec.template.spec.containers[0]).VANELIA_JOB_STORE).toBe('redis://redis:6379');
+  });
+});
