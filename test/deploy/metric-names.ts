@@ -67,7 +67,8 @@ export function defaultMetricSeries(prefix: string): string[] {
   collectDefaultMetrics({ register: registry, prefix });
   const names: string[] = [];
   for (const metric of registry.getMetricsAsArray()) {
-    const type = metric.type === 'histogram' ? 'Histogram' : metric.type === 'summary' ? 'Summary' : 'Gauge';
+    const kind = String(metric.type); // 'histogram', 'summary', … at run time (the typings say enum)
+    const type = kind === 'histogram' ? 'Histogram' : kind === 'summary' ? 'Summary' : 'Gauge';
     names.push(...seriesOf(type, metric.name));
   }
   return names;
