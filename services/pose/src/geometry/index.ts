@@ -13,3 +13,7 @@ export * from './plane-ransac';
 export * from './random';
 export * from './sim3';
 export * from './pose-error';
+export * from './fundamental-matrix';
+export * from './essential-matrix';
+export * from './triangulation';
+export * from './cholesky';
