@@ -8,3 +8,5 @@ export * from './rpc';
 export * from './service';
 export * from './client';
 export * from './storage';
+export * from './health-client';
+export * from './paths';

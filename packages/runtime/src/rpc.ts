@@ -128,6 +128,17 @@ export function clientStreamHandler<Req, Res>(ctx: RpcContext, method: string, f
   };
 }
 
+/**
+ * `for await` over a Node stream destroys it when the loop ends, which on a bidi call would also close
+ * the response side before the handler has sent its last messages and status; iterate without that.
+ */
+function keepOpenAfterReading(call: object): void {
+  const readable = call as { iterator?: (options: { destroyOnReturn: boolean }) => AsyncIterator<unknown> };
+  if (typeof readable.iterator === 'function') {
+    Object.defineProperty(call, Symbol.asyncIterator, { value: () => readable.iterator!({ destroyOnReturn: false }), configurable: true });
+  }
+}
+
 /** Adapts an async server-streaming or bidi handler: it writes with `writeMessage`, the adapter ends the stream. */
 export function streamHandler<Call extends ServerWritableStream<any, any> | ServerDuplexStream<any, any>>(
   ctx: RpcContext,
@@ -136,6 +147,7 @@ export function streamHandler<Call extends ServerWritableStream<any, any> | Serv
 ) {
   return (call: Call): void => {
     const started = performance.now();
+    keepOpenAfterReading(call);
     fn(call).then(
       () => {
         record(ctx, method, started, GrpcStatus.OK);

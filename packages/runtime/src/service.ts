@@ -9,7 +9,7 @@ import type { StageName } from './errors';
 import { meshChannelOptions } from './grpc-options';
 import type { Logger } from './logger';
 import { serviceReady, startMetricsServer, type MetricsServer } from './metrics';
-import { REPO_ROOT } from './test-data';
+import { REPO_ROOT } from './paths';
 
 export type ServiceName = Exclude<StageName, 'cli'>;
 

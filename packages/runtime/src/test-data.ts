@@ -1,9 +1,6 @@
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** Repository root (two levels above packages/runtime/src). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+import { join } from 'node:path';
+import { REPO_ROOT } from './paths';
 
 /**
  * The shared third-party test data beside the checkout (`../shared/data`), or `VANELIA_SHARED_DATA`.

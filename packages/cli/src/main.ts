@@ -1,0 +1,188 @@
+import { JobState, type JobSpec } from '@vanelia/proto';
+import { REPO_ROOT, isVaneliaError } from '@vanelia/runtime';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { cancelJob, downloadPreview, downloadResult, gatewayClient, getJob, listJobs, submitJob, watchJob } from './gateway-calls';
+import { startLocalMesh, type LocalMesh } from './local-mesh';
+import { ProgressBar } from './progress-bar';
+
+/** Sample inputs shipped in the repo (made here: see tools/make-samples.ts). */
+export const SAMPLE_VIDEO = join(REPO_ROOT, 'samples', 'demo-scene.mp4');
+export const SAMPLE_PRODUCT = join(REPO_ROOT, 'samples', 'demo-product.glb');
+
+const USAGE = `vanelia — put a 3D product into a video
+
+usage:
+  vanelia run [--input video.mp4 --model product.glb --output final.mp4] [options]
+      runs the whole mesh locally (separate processes on loopback) or on --gateway HOST:PORT;
+      with no input, the bundled sample video and product (same as \`vanelia demo\`)
+  vanelia demo [--output out.mp4]
+  vanelia submit --input video.mp4 --model product.glb [options] --gateway HOST:PORT   prints the job id
+  vanelia watch JOB --gateway HOST:PORT
+  vanelia get JOB --gateway HOST:PORT [--output final.mp4] [--preview preview.png]
+  vanelia cancel JOB --gateway HOST:PORT
+  vanelia list --gateway HOST:PORT
+
+job options:
+  --product-height M     real height of the product in metres (default: the file's size)
+  --anchor X,Y[,FRAME]   pixel (and frame) where the product stands (default: centre of frame 0)
+  --yaw DEG              product rotation about the up axis
+  --pose-backend NAME    auto | dust3r | tracker | none
+  --prompt TEXT          refinement prompt;  --no-refine  skips diffusion refinement
+  --preset NAME          subtle | balanced | strong
+  --idempotency-key KEY  submitting the same key twice returns the first job
+`;
+
+const JOB_OPTIONS = {
+  input: { type: 'string', short: 'i' },
+  model: { type: 'string', short: 'm' },
+  output: { type: 'string', short: 'o' },
+  gateway: { type: 'string', short: 'g' },
+  'product-height': { type: 'string' },
+  anchor: { type: 'string' },
+  yaw: { type: 'string' },
+  'pose-backend': { type: 'string' },
+  prompt: { type: 'string' },
+  preset: { type: 'string' },
+  'no-refine': { type: 'boolean' },
+  'idempotency-key': { type: 'string' },
+  preview: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+type JobArgs = { [K in keyof typeof JOB_OPTIONS]?: (typeof JOB_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+function usageError(message: string): never {
+  throw Object.assign(new Error(`${message}\n\n${USAGE}`), { usage: true });
+}
+
+function number(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value)) usageError(`--${flag} must be a number, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** The job spec a set of flags describes. */
+export function specFromArgs(args: JobArgs): JobSpec {
+  let placement = { frameIndex: 0, hasPixel: false, pixelX: 0, pixelY: 0, productHeightM: number('product-height', args['product-height'], 0), productYawDeg: number('yaw', args.yaw, 0) };
+  if (args.anchor) {
+    const parts = args.anchor.split(',').map(Number);
+    if (parts.length < 2 || parts.length > 3 || parts.some((p) => !Number.isFinite(p) || p < 0)) usageError(`--anchor takes X,Y[,FRAME] in pixels, got ${JSON.stringify(args.anchor)}`);
+    placement = { ...placement, hasPixel: true, pixelX: parts[0], pixelY: parts[1], frameIndex: Math.round(parts[2] ?? 0) };
+  }
+  return {
+    videoUri: '',
+    productUri: '',
+    videoSizeBytes: 0,
+    productSizeBytes: 0,
+    placement,
+    refine: { enabled: !args['no-refine'], prompt: args.prompt ?? 'a product photographed in the scene, natural lighting, realistic shadows', negativePrompt: '', preset: args.preset ?? '', steps: 0, strength: 0, guidanceScale: 0, seed: 0, mode: '', frameInterval: 0 },
+    poseBackend: args['pose-backend'] ?? 'auto',
+    idempotencyKey: args['idempotency-key'] ?? '',
+    labels: {},
+  };
+}
+
+async function runJob(args: JobArgs): Promise<void> {
+  const input = resolve(args.input ?? SAMPLE_VIDEO);
+  const model = args.model ? resolve(args.model) : args.input ? '' : SAMPLE_PRODUCT;
+  const output = resolve(args.output ?? (args.input ? input.replace(/(\.[^./]+)?$/, '.vanelia.mp4') : join(process.cwd(), 'vanelia-demo.mp4')));
+  for (const file of [input, model].filter(Boolean)) if (!existsSync(file)) usageError(`${file} does not exist`);
+  let mesh: LocalMesh | undefined;
+  let address = args.gateway;
+  if (!address) {
+    process.stderr.write('starting the mesh locally (decoder, pose, compositor, inpaint, gateway)...\n');
+    mesh = await startLocalMesh({ storageRoot: join(process.cwd(), '.vanelia', 'storage'), env: { VANELIA_LOG_LEVEL: 'warn' } });
+    address = mesh.gatewayAddress;
+  }
+  try {
+    const client = gatewayClient(address);
+    const job = await submitJob(client, specFromArgs(args), { videoPath: input, productPath: model || undefined });
+    process.stderr.write(`job ${job.id}\n`);
+    const bar = new ProgressBar();
+    const last = await watchJob(client, job.id, (event) => bar.update(event));
+    bar.done();
+    for (const warning of last.warnings) process.stderr.write(`note: ${warning}\n`);
+    if (last.state !== JobState.JOB_STATE_SUCCEEDED) {
+      throw new Error(last.error?.message ?? `job ended ${JobState[last.state]}`);
+    }
+    await mkdir(dirname(output), { recursive: true });
+    const bytes = await downloadResult(client, job.id, output);
+    process.stdout.write(`${output} (${(bytes / 1e6).toFixed(1)} MB)\n`);
+    client.close();
+  } finally {
+    await mesh?.stop();
+  }
+}
+
+function needGateway(args: JobArgs): string {
+  if (!args.gateway) usageError('this command needs --gateway HOST:PORT');
+  return args.gateway;
+}
+
+/** Runs one CLI invocation; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command = 'run', ...rest] = argv;
+  const { values, positionals } = parseArgs({ args: rest, options: JOB_OPTIONS, allowPositionals: true, strict: true });
+  const args = values as JobArgs;
+  if (args.help || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  switch (command) {
+    case 'run':
+      await runJob(args);
+      return 0;
+    case 'demo':
+      await runJob({ output: args.output, gateway: args.gateway });
+      return 0;
+    case 'submit': {
+      if (!args.input) usageError('submit needs --input');
+      const client = gatewayClient(needGateway(args));
+      const job = await submitJob(client, specFromArgs(args), { videoPath: resolve(args.input), productPath: args.model ? resolve(args.model) : undefined });
+      process.stdout.write(`${job.id}\n`);
+      return 0;
+    }
+    case 'watch': {
+      const client = gatewayClient(needGateway(args));
+      const bar = new ProgressBar();
+      const last = await watchJob(client, positionals[0] ?? usageError('watch needs a job id'), (e) => bar.update(e));
+      bar.done();
+      return last.state === JobState.JOB_STATE_SUCCEEDED ? 0 : 1;
+    }
+    case 'get': {
+      const client = gatewayClient(needGateway(args));
+      const id = positionals[0] ?? usageError('get needs a job id');
+      const job = await getJob(client, id);
+      process.stdout.write(`${JSON.stringify({ id: job.id, state: JobState[job.state], stage: job.stage, framesDone: job.framesDone, framesTotal: job.framesTotal, warnings: job.warnings, error: job.error }, null, 2)}\n`);
+      if (args.output) await downloadResult(client, id, resolve(args.output));
+      if (args.preview) await downloadPreview(client, id, resolve(args.preview));
+      return 0;
+    }
+    case 'cancel': {
+      const job = await cancelJob(gatewayClient(needGateway(args)), positionals[0] ?? usageError('cancel needs a job id'));
+      process.stdout.write(`${job.id} ${JobState[job.state]}\n`);
+      return 0;
+    }
+    case 'list': {
+      const { jobs } = await listJobs(gatewayClient(needGateway(args)));
+      for (const job of jobs) process.stdout.write(`${job.id}  ${JobState[job.state].replace('JOB_STATE_', '').padEnd(9)}  ${job.stage.padEnd(9)}  ${job.framesDone}/${job.framesTotal}  ${new Date(job.createdUnixMs).toISOString()}\n`);
+      return 0;
+    }
+    default:
+      usageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (error) {
+    const message = isVaneliaError(error) || (error as { usage?: boolean }).usage ? (error as Error).message : `vanelia: ${(error as Error).message}`;
+    process.stderr.write(`${message}\n`);
+    process.exitCode = (error as { usage?: boolean }).usage ? 2 : 1;
+  }
+}
