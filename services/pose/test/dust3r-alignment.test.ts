@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { mat3Multiply, mat3Transpose, mat4Rotation, mat4Translation, procrustes, rotationDistanceDeg, type Mat4 } from '../src/geometry';
+import { solveEnvelopeCholesky } from '../src/dust3r/envelope-cholesky';
+import { alignGlobally } from '../src/dust3r/global-alignment';
+import { observePair, sampleGrid } from '../src/dust3r/pair-observations';
+import { makePairs } from '../src/dust3r/scene-graph';
+import { syntheticPredictions, syntheticScene } from '../src/dust3r/synthetic-scene';
+
+/** Worst rotation error over all camera pairs (gauge-free). */
+function worstRelativeRotationDeg(estimated: readonly Mat4[], truth: readonly Mat4[]): number {
+  let worst = 0;
+  for (let i = 0; i < truth.length; i++) {
+    for (let j = i + 1; j < truth.length; j++) {
+      const e = mat3Multiply(mat3Transpose(mat4Rotation(estimated[i])), mat4Rotation(estimated[j]));
+      const t = mat3Multiply(mat3Transpose(mat4Rotation(truth[i])), mat4Rotation(truth[j]));
+      worst = Math.max(worst, rotationDistanceDeg(e, t));
+    }
+  }
+  return worst;
+}
+
+/** Largest camera-centre error after the best similarity, relative to the trajectory's extent. */
+function worstCentreError(estimated: readonly Mat4[], truth: readonly Mat4[]): number {
+  const centres = (ms: readonly Mat4[]) => Float64Array.from(ms.flatMap((m) => Array.from(mat4Translation(m))));
+  const a = centres(estimated);
+  const b = centres(truth);
+  const sim = procrustes(a, b);
+  let extent = 0;
+  let worst = 0;
+  for (let i = 0; i < truth.length; i++) {
+    for (let j = 0; j < truth.length; j++) extent = Math.max(extent, Math.hypot(b[3 * i] - b[3 * j], b[3 * i + 1] - b[3 * j + 1], b[3 * i + 2] - b[3 * j + 2]));
+    const p = [0, 1, 2].map((k) => sim.scale * (sim.rotation[k * 3] * a[3 * i] + sim.rotation[k * 3 + 1] * a[3 * i + 1] + sim.rotation[k * 3 + 2] * a[3 * i + 2]) + sim.translation[k]);
+    worst = Math.max(worst, Math.hypot(p[0] - b[3 * i], p[1] - b[3 * i + 1], p[2] - b[3 * i + 2]));
+  }
+  return worst / extent;
+}
+
+function setup(frames: number, noise: number, graph = 'swin-3-noncyclic') {
+  const scene = syntheticScene({ frames, shape: { heightPx: 48, widthPx: 64 }, focalPx: 58 });
+  const predictions = syntheticPredictions(scene, makePairs(graph, frames), { noise });
+  const grids = scene.cameras.map(() => sampleGrid(scene.shape, 512));
+  return { scene, grids, observations: predictions.map((p) => observePair(p, grids)) };
+}
+
+describe('DUSt3R global alignment', () => {
+  it('recovers exact poses and focals from exact pointmaps of known cameras', () => {
+    const { scene, grids, observations } = setup(8, 0);
+    const result = alignGlobally(grids, observations);
+    const estimated = result.cameras.map((c) => c.cameraToWorldOpenCv);
+    expect(worstRelativeRotationDeg(estimated, scene.cameras)).toBeLessThan(1e-3);
+    expect(worstCentreError(estimated, scene.cameras)).toBeLessThan(1e-4);
+    for (const camera of result.cameras) expect(camera.focalPx / scene.focalPx).toBeCloseTo(1, 4);
+    expect(result.finalLoss).toBeLessThan(1e-5);
+  });
+
+  it('refines noisy pairwise predictions beyond the spanning-tree start and lowers DUSt3R loss', () => {
+    const { scene, grids, observations } = setup(16, 0.01);
+    const init = alignGlobally(grids, observations, { initOnly: true });
+    const refined = alignGlobally(grids, observations);
+    expect(refined.finalLoss).toBeLessThan(init.finalLoss * 0.95);
+    const initError = worstRelativeRotationDeg(init.cameras.map((c) => c.cameraToWorldOpenCv), scene.cameras);
+    const refinedError = worstRelativeRotationDeg(refined.cameras.map((c) => c.cameraToWorldOpenCv), scene.cameras);
+    expect(refinedError).toBeLessThan(initError);
+    expect(refinedError).toBeLessThan(0.6);
+    const refinedCentres = worstCentreError(refined.cameras.map((c) => c.cameraToWorldOpenCv), scene.cameras);
+    expect(refinedCentres).toBeLessThan(0.03);
+    for (const camera of refined.cameras) expect(Math.abs(camera.focalPx / scene.focalPx - 1)).toBeLessThan(0.02);
+    // Converged: more iterations change the loss by less than 0.1 %.
+    const longer = alignGlobally(grids, observations, { maxIterations: 60, tolerance: 0 });
+    expect(Math.abs(longer.finalLoss - refined.finalLoss)).toBeLessThan(1e-3 * refined.finalLoss);
+  });
+
+  it('works with the complete graph (dense reduced system) and one reference frame', () => {
+    for (const graph of ['complete', 'oneref-2']) {
+      const { scene, grids, observations } = setup(6, 0.002, graph);
+      const result = alignGlobally(grids, observations);
+      expect(worstRelativeRotationDeg(result.cameras.map((c) => c.cameraToWorldOpenCv), scene.cameras)).toBeLessThan(0.3);
+    }
+  });
+
+  it('rejects pairs that leave frames disconnected', () => {
+    const { grids, observations } = setup(4, 0, 'swin-1-noncyclic');
+    const cut = observations.filter((o) => !(Math.min(o.first, o.second) === 1 && Math.max(o.first, o.second) === 2));
+    expect(() => alignGlobally(grids, cut)).toThrow(/pose: the image pairs do not connect all 4 frames/);
+  });
+});
+
+describe('envelope Cholesky', () => {
+  it('solves banded and dense SPD systems like the definition', () => {
+    const n = 9;
+    for (const band of [1, 3, n]) {
+      const a = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) if (Math.abs(i - j) <= band) a[i * n + j] = i === j ? 10 + i : 1 / (1 + i + j);
+      }
+      const x = Float64Array.from({ length: n }, (_, i) => Math.sin(i + 1));
+      const b = new Float64Array(n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) b[i] += a[i * n + j] * x[j];
+      const solved = solveEnvelopeCholesky(a, b, n)!;
+      for (let i = 0; i < n; i++) expect(solved[i]).toBeCloseTo(x[i], 10);
+    }
+    expect(solveEnvelopeCholesky(Float64Array.of(1, 2, 2, 1), Float64Array.of(1, 1), 2)).toBeUndefined();
+  });
+});
