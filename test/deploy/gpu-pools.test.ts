@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { CHART_DIR, deploymentsOf, envOf, named, ofKind, renderChart, VALUE_SETS, type Deployment } from './chart';
+import { CHART_DIR, deploymentsOf, envOf, named, ofKind, renderChart, REPO_ROOT, VALUE_SETS, type Deployment } from './chart';
+import { exportedMetrics } from './metric-names';
 import type { K8sObject } from './k8s-schema';
 
 interface PoolValues {
@@ -120,4 +121,19 @@ describe('GPU pools', () => {
       expect(d.spec.strategy.rollingUpdate.maxSurge, d.metadata.name).toBe(gpu ? 0 : 1);
     }
   });
+
+  it('scale on a metric the prometheus-adapter values serve and the code exports', () => {
+    const adapter = parse(readFileSync(join(REPO_ROOT, 'tools', 'helm', 'prometheus-adapter-values.yaml'), 'utf8'));
+    const served = new Set<string>(adapter.rules.external.map((r: { name: { as: string } }) => r.name.as));
+    const exported = exportedMetrics().series;
+    for (const set of Object.keys(VALUE_SETS)) {
+      for (const hpa of ofKind<K8sObject & { spec: Record<string, any> }>(renderChart({ values: VALUE_SETS[set] }), 'HorizontalPodAutoscaler')) {
+        for (const metric of hpa.spec.metrics.filter((m: { type: string }) => m.type === 'External')) {
+          expect(served.has(metric.external.metric.name), `${set} ${hpa.metadata.name}`).toBe(true);
+          expect(exported.has(metric.external.metric.name), metric.external.metric.name).toBe(true);
+        }
+      }
+    }
+  });
 });
+
