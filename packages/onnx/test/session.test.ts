@@ -79,7 +79,7 @@ describe('createSession', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vanelia-external-'));
     writeFileSync(join(dir, 'model.onnx'), model);
     writeFileSync(join(dir, 'weights.bin'), data);
-    expect(readModelHeader(join(dir, 'model.onnx')).hasExternalData).toBe(true);
+    expect(readModelHeader(join(dir, 'model.onnx'))).toMatchObject({ hasExternalData: true, externalDataFiles: ['weights.bin'] });
     const input = Float32Array.from({ length: 64 }, (_, i) => (i % 7) - 3);
     const expected = Float32Array.from({ length: 64 }, (_, j) => input.reduce((s, v, k) => s + v * w.values[k * 64 + j], 0));
     for (const options of [{}, { freeDimensionOverrides: { batch: 1 } }]) {

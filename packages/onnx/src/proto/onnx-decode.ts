@@ -35,6 +35,8 @@ export interface ModelHeader {
   initializerCount: number;
   /** Whether some initializer keeps its data in an external file. */
   hasExternalData: boolean;
+  /** External data files the initializers name, relative to the model's folder. */
+  externalDataFiles: string[];
   nodeCount: number;
 }
 
@@ -76,14 +78,24 @@ export function decodeValueInfo(source: ByteSource, f: WireField): DecodedValueI
   return out;
 }
 
-function tensorMeta(source: ByteSource, f: WireField): { name: string; external: boolean } {
+function tensorMeta(source: ByteSource, f: WireField): { name: string; external: boolean; location?: string } {
   let name = '';
   let external = false;
+  let location: string | undefined;
   for (const part of sub(source, f)) {
     if (part.field === 8) name = fieldString(source, part);
     if (part.field === 14 && fieldInt(part) === 1) external = true;
+    if (part.field === 13) {
+      let key = '';
+      let value = '';
+      for (const entry of sub(source, part)) {
+        if (entry.field === 1) key = fieldString(source, entry);
+        if (entry.field === 2) value = fieldString(source, entry);
+      }
+      if (key === 'location') location = value;
+    }
   }
-  return { name, external };
+  return { name, external, location };
 }
 
 export function decodeModelHeader(source: ByteSource): ModelHeader {
@@ -96,6 +108,7 @@ export function decodeModelHeader(source: ByteSource): ModelHeader {
     outputs: [],
     initializerCount: 0,
     hasExternalData: false,
+    externalDataFiles: [],
     nodeCount: 0,
   };
   for (const f of readFields(source)) {
@@ -125,6 +138,9 @@ export function decodeModelHeader(source: ByteSource): ModelHeader {
           const meta = tensorMeta(source, g);
           initializerNames.add(meta.name);
           header.hasExternalData ||= meta.external;
+          if (meta.external && meta.location && !header.externalDataFiles.includes(meta.location)) {
+            header.externalDataFiles.push(meta.location);
+          }
         } else if (g.field === 11) header.inputs.push(decodeValueInfo(source, g));
         else if (g.field === 12) header.outputs.push(decodeValueInfo(source, g));
       }
