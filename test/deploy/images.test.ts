@@ -3,7 +3,7 @@
  * (multi-stage, pinned bases, non-root, ports, entry), the build context, and the very bundle each image
  * runs, built by the same script and started with plain `node` until it reports SERVING.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -55,6 +55,8 @@ describe.each(SERVICES)('%s Dockerfile', (service) => {
 
   it('builds in stages from bases pinned by exact version or digest', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
+    const build = stages.find((s) => s.name === 'build')!;
+    expect(build.instructions.filter((i) => i.op === 'RUN').map((i) => i.args)).toEqual([`sh tools/helm/image-build.sh bundle ${service}`]);
     const names = new Set(stages.map((s) => s.name).filter(Boolean));
     for (const stage of stages) {
       if (names.has(stage.base)) continue;
@@ -85,9 +87,8 @@ describe.each(['pose', 'inpaint'] as const)('%s GPU image', (service) => {
     const cuda = stages.find((s) => s.name === 'cuda12')!;
     expect(cuda.base).toMatch(/^nvidia\/cuda:12\.\d+\.\d+-cudnn-runtime-/);
     const builder = stages.find((s) => s.name === 'build-cuda12')!;
-    const run = builder.instructions.filter((i) => i.op === 'RUN').map((i) => i.args).join(' ');
-    expect(run).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js');
-    expect(run).toContain('libonnxruntime_providers_$lib.so');
+    expect(builder.base).toBe('build');
+    expect(builder.instructions.filter((i) => i.op === 'RUN').map((i) => i.args)).toEqual(['sh tools/helm/image-build.sh cuda12']);
     const copies = cuda.instructions.filter((i) => i.op === 'COPY').map((i) => i.args);
     expect(copies).toContain('--from=build-cuda12 /src/node_modules ./node_modules');
   });
@@ -107,10 +108,27 @@ function dockerIgnored(patterns: string[], path: string): boolean {
   return ignored;
 }
 
+describe('tools/helm/image-build.sh (the build stage)', () => {
+  const script = readFileSync(join(REPO_ROOT, 'tools', 'helm', 'image-build.sh'), 'utf8');
+  it('parses, refuses unknown commands, and installs runtime dependencies only after bundling', () => {
+    expect(spawnSync('sh', ['-n', 'tools/helm/image-build.sh'], { cwd: REPO_ROOT }).status).toBe(0);
+    const usage = spawnSync('sh', ['tools/helm/image-build.sh', 'deploy'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect([usage.status, usage.stderr]).toEqual([2, 'usage: image-build.sh bundle <service> | cuda12\n']);
+    const order = ['npm ci --no-audit', 'bundle-service.mjs "$service"', 'npm ci --omit=dev'].map((s) => script.indexOf(s));
+    expect(order.every((at, i) => at > 0 && (i === 0 || at > order[i - 1]))).toBe(true);
+  });
+
+  it('installs onnxruntime-node\'s CUDA 12 providers on purpose and fails when one is missing', () => {
+    expect(script).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js');
+    expect(script).toContain('for lib in cuda shared tensorrt; do');
+    expect(script).toMatch(/\[ -s "\$file" \] \|\| \{ echo .* exit 1; \}/);
+  });
+});
+
 describe('.dockerignore', () => {
   const patterns = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   it('keeps what the builds read and leaves out installs, history and tests', () => {
-    const needed = ['package.json', 'package-lock.json', '.npmrc', 'proto/vanelia/v1/frames.proto', 'tools/helm/bundle-service.mjs',
+    const needed = ['package.json', 'package-lock.json', '.npmrc', 'proto/vanelia/v1/frames.proto', 'tools/helm/bundle-service.mjs', 'tools/helm/image-build.sh', 'tools/helm/image-build.sh',
       'packages/runtime/package.json', 'packages/runtime/src/index.ts', ...SERVICES.map((s) => `services/${s}/src/main.ts`)];
     for (const path of needed) {
       expect(existsSync(join(REPO_ROOT, path)), path).toBe(true);

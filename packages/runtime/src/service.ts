@@ -29,6 +29,11 @@ export interface StartServiceOptions {
   checkReady?: () => Promise<boolean>;
   /** How often `checkReady` is polled while not ready. */
   readyPollMs?: number;
+  /**
+   * Runs on stop, after health turns NOT_SERVING and before the gRPC server drains: finish work that is
+   * not an RPC (the gateway's running jobs) by `deadlineMs` (epoch ms).
+   */
+  beforeDrain?: (deadlineMs: number) => Promise<void>;
   /** Runs after the gRPC server has drained (close models, sessions, renderers). */
   onStopped?: () => Promise<void>;
   /** Install SIGTERM/SIGINT handlers that drain and exit (default true; off in tests). */
@@ -119,12 +124,14 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       if (pollTimer) clearTimeout(pollTimer);
       setServing(false);
       logger.info('draining', { graceMs });
+      const deadline = Date.now() + graceMs;
+      await options.beforeDrain?.(deadline).catch((error: unknown) => logger.warn('drain hook failed', { error }));
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           logger.warn('grace period over; cancelling calls still running');
           server.forceShutdown();
           resolve();
-        }, graceMs);
+        }, Math.max(0, deadline - Date.now()));
         server.tryShutdown(() => {
           clearTimeout(force);
           resolve();

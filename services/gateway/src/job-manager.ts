@@ -28,6 +28,7 @@ export class JobManager {
   private readonly queue: string[] = [];
   private readonly rates = new Map<string, { startedMs: number }>();
   private readonly maxConcurrent: number;
+  private draining = false;
 
   constructor(private readonly options: JobManagerOptions) {
     this.maxConcurrent = options.maxConcurrentJobs ?? 2;
@@ -107,6 +108,14 @@ export class JobManager {
     }
   }
 
+  /** Stops taking queued jobs and waits until running ones end or `deadlineMs` (epoch ms) passes. */
+  async drain(deadlineMs: number): Promise<void> {
+    this.draining = true;
+    while (this.running.size > 0 && Date.now() < deadlineMs) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   /** Cancels running work (used on shutdown: jobs stay RUNNING in the store and resume on the next start). */
   async stopAll(): Promise<void> {
     this.queue.length = 0;
@@ -141,7 +150,7 @@ export class JobManager {
   }
 
   private pump(): void {
-    while (this.running.size < this.maxConcurrent && this.queue.length > 0) {
+    while (!this.draining && this.running.size < this.maxConcurrent && this.queue.length > 0) {
       const id = this.queue.shift()!;
       const controller = new AbortController();
       this.running.set(id, controller);

@@ -40,6 +40,8 @@ await startService({
   logger,
   services: [gatewayService({ jobs, storageRoot: config.VANELIA_STORAGE_ROOT, limits: { maxVideoBytes: config.VANELIA_MAX_VIDEO_BYTES, maxProductBytes: config.VANELIA_MAX_PRODUCT_BYTES }, logger })],
   checkReady: async () => true,
+  // Running jobs finish within the grace period; queued ones stay queued in the store for the next start.
+  beforeDrain: (deadlineMs) => jobs.drain(deadlineMs),
   onStopped: async () => {
     await jobs.stopAll();
     await store.close();
