@@ -128,7 +128,7 @@ describe('tools/helm/image-build.sh (the build stage)', () => {
 describe('.dockerignore', () => {
   const patterns = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   it('keeps what the builds read and leaves out installs, history and tests', () => {
-    const needed = ['package.json', 'package-lock.json', '.npmrc', 'proto/vanelia/v1/frames.proto', 'tools/helm/bundle-service.mjs', 'tools/helm/image-build.sh', 'tools/helm/image-build.sh',
+    const needed = ['package.json', 'package-lock.json', '.npmrc', 'proto/vanelia/v1/frames.proto', 'tools/helm/bundle-service.mjs', 'tools/helm/image-build.sh',
       'packages/runtime/package.json', 'packages/runtime/src/index.ts', ...SERVICES.map((s) => `services/${s}/src/main.ts`)];
     for (const path of needed) {
       expect(existsSync(join(REPO_ROOT, path)), path).toBe(true);
