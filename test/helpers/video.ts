@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -25,9 +26,32 @@ export async function makeTestVideo(path: string, o: TestVideoOptions): Promise<
   if (o.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=523:sample_rate=48000:duration=${seconds}`);
   args.push('-frames:v', String(o.frames), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p');
   if (o.audio) args.push('-c:a', 'aac', '-b:a', '96k');
-  if (o.rotationDeg) args.push('-metadata:s:v:0', `rotate=${o.rotationDeg}`);
   args.push(path);
   await run('ffmpeg', args);
+  if (o.rotationDeg) await setMp4Rotation(path, o.rotationDeg);
+}
+
+/**
+ * Writes a display rotation into the video track's tkhd matrix, as phones do (ffmpeg 5.1 cannot set it:
+ * the `rotate` tag is gone and `-display_rotation` came in 6.0). `clockwiseDeg` is 90, 180 or 270.
+ */
+export async function setMp4Rotation(path: string, clockwiseDeg: number): Promise<void> {
+  const file = await readFile(path);
+  const one = 0x10000;
+  const [a, b, c, d] = ({ 90: [0, one, -one, 0], 180: [-one, 0, 0, -one], 270: [0, -one, one, 0] } as Record<number, number[]>)[clockwiseDeg];
+  let patched = 0;
+  for (let at = file.indexOf('tkhd'); at >= 0; at = file.indexOf('tkhd', at + 4)) {
+    const box = at - 4;
+    const version = file[at + 4];
+    const matrix = box + (version === 1 ? 60 : 48);
+    const widthFixed = file.readUInt32BE(matrix + 36);
+    if (widthFixed === 0) continue; // audio track
+    const values = [a, b, 0, c, d, 0, 0, 0, 0x40000000];
+    values.forEach((v, i) => file.writeInt32BE(v, matrix + 4 * i));
+    patched += 1;
+  }
+  if (patched !== 1) throw new Error(`setMp4Rotation: found ${patched} video tkhd boxes in ${path}`);
+  await writeFile(path, file);
 }
 
 function evalRate(fps: string): number {
