@@ -1,20 +1,114 @@
-import { InpaintService, type InpaintServer, type ModelStatus, type ModelStatusRequest } from '@vanelia/proto';
-import { VaneliaError, streamHandler, unaryHandler, type Logger, type ServiceRegistration } from '@vanelia/runtime';
+/** gRPC adapter for vanelia.v1.Inpaint: messages <-> InpaintEngine and RefineJob calls, errors -> statuses. */
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import {
+  InpaintService,
+  PixelFormat,
+  type CompositeResponse,
+  type InpaintServer,
+  type ModelStatus,
+  type ModelStatusRequest,
+  type RefineRequest,
+  type RefineResponse,
+} from '@vanelia/proto';
+import {
+  VaneliaError,
+  assertFrame,
+  batchId,
+  observeBatch,
+  rgbFrame,
+  stageQueueDepth,
+  streamHandler,
+  unaryHandler,
+  writeMessage,
+  type Logger,
+  type ServiceRegistration,
+} from '@vanelia/runtime';
+import type { InpaintEngine } from './inpaint-engine';
+import type { CompositeFrame, RefineJob } from './refine-job';
 
 export interface InpaintServerOptions {
   logger: Logger;
+  engine: InpaintEngine;
 }
 
-// Walking-skeleton adapter: the service starts and answers health; refinement lands with the inpaint issue.
+function compositeFrames(batch: CompositeResponse): CompositeFrame[] {
+  return batch.frames.map((f, n) => {
+    const composite = f.composite;
+    const mask = f.inpaintMask;
+    if (!composite || !mask) {
+      throw new VaneliaError('inpaint', 'INVALID_FRAME', `batch ${batch.batchId} frame ${n} has no ${composite ? 'inpaint mask' : 'composite'}.`);
+    }
+    assertFrame('inpaint', composite, { widthPx: composite.widthPx, heightPx: composite.heightPx, format: PixelFormat.PIXEL_FORMAT_RGB8 });
+    assertFrame('inpaint', mask, { widthPx: composite.widthPx, heightPx: composite.heightPx, format: PixelFormat.PIXEL_FORMAT_GRAY8 });
+    const r = f.region ?? { xPx: 0, yPx: 0, widthPx: 0, heightPx: 0 };
+    return {
+      index: composite.index,
+      widthPx: composite.widthPx,
+      heightPx: composite.heightPx,
+      ptsUs: composite.ptsUs,
+      composite: new Uint8Array(composite.data.buffer, composite.data.byteOffset, composite.data.byteLength),
+      mask: new Uint8Array(mask.data.buffer, mask.data.byteOffset, mask.data.byteLength),
+      region: { x: r.xPx, y: r.yPx, w: r.widthPx, h: r.heightPx },
+    };
+  });
+}
+
+async function refineOne(engine: InpaintEngine, job: RefineJob, batch: CompositeResponse): Promise<RefineResponse> {
+  const frames = compositeFrames(batch);
+  const result = await engine.exclusive(() => job.refineBatch(frames));
+  const first = frames[0]?.index ?? 0;
+  const last = frames[frames.length - 1]?.index ?? 0;
+  return {
+    batch: {
+      jobId: job.jobId,
+      batchId: batch.batchId || batchId(job.jobId, first, last),
+      frames: result.frames.map((f) => rgbFrame(f.index, f.widthPx, f.heightPx, f.data, f.ptsUs)),
+    },
+    report: result.report,
+    warnings: [...batch.warnings, ...result.warnings],
+  };
+}
+
+/** One job per stream: the config message first, then one answer per composited batch, in order. */
 export function inpaintService(options: InpaintServerOptions): ServiceRegistration {
   const ctx = { stage: 'inpaint' as const, logger: options.logger };
+  const { engine } = options;
   const implementation: InpaintServer = {
-    refine: streamHandler(ctx, 'Refine', async () => {
-      throw new VaneliaError('inpaint', 'NOT_IMPLEMENTED', 'refinement is not available in this build.', { code: 'UNIMPLEMENTED' });
+    refine: streamHandler(ctx, 'Refine', async (call: ServerDuplexStream<RefineRequest, RefineResponse>) => {
+      let job: RefineJob | undefined;
+      for await (const message of call as AsyncIterable<RefineRequest>) {
+        const payload = message.payload;
+        if (payload?.$case === 'config') {
+          if (job) throw new VaneliaError('inpaint', 'PROTOCOL', 'Refine got a second config message.');
+          const c = payload.value;
+          job = engine.openJob(c.jobId, c.enabled, {
+            prompt: c.prompt,
+            negativePrompt: c.negativePrompt,
+            preset: c.preset,
+            steps: c.steps,
+            strength: c.strength,
+            guidanceScale: c.guidanceScale,
+            seed: c.seed,
+            mode: c.mode,
+            roiSizePx: c.roiSizePx,
+            frameInterval: c.frameInterval,
+            batchSize: c.batchSize,
+          });
+        } else if (payload?.$case === 'batch') {
+          if (!job) throw new VaneliaError('inpaint', 'PROTOCOL', 'Refine got frames before its config.');
+          const started = performance.now();
+          stageQueueDepth.inc({ stage: 'inpaint' });
+          try {
+            const response = await refineOne(engine, job, payload.value);
+            observeBatch('inpaint', payload.value.frames.length, (performance.now() - started) / 1000);
+            await writeMessage(call, response);
+          } finally {
+            stageQueueDepth.dec({ stage: 'inpaint' });
+          }
+        }
+      }
     }),
-    getModelStatus: unaryHandler<ModelStatusRequest, ModelStatus>(ctx, 'GetModelStatus', async () => ({
-      installed: false, modelDir: '', provider: '', precision: '', problems: ['refinement is not available in this build'],
-    })),
+    getModelStatus: unaryHandler<ModelStatusRequest, ModelStatus>(ctx, 'GetModelStatus', async () => engine.status()),
   };
   return { fullName: 'vanelia.v1.Inpaint', definition: InpaintService, implementation };
 }

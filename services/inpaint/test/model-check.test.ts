@@ -6,10 +6,11 @@ import { ModelBuilder } from '@vanelia/onnx';
 import { checkModelFolder, formatModelCheck } from '../src/models/model-check';
 import { ModelSet } from '../src/models/model-set';
 import { modelsCheckCommand } from '../src/cli-models-check';
+import type { TinyModelOptions } from '../src/models/tiny-models';
 import { tinyFolder } from './fixtures';
 
 /** A private copy of a tiny folder to break. */
-function copyOf(options = {}): string {
+function copyOf(options: TinyModelOptions = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'vanelia-broken-'));
   cpSync(tinyFolder(options), dir, { recursive: true });
   return dir;
@@ -24,7 +25,8 @@ function editManifest(dir: string, edit: (m: Record<string, unknown>) => void): 
 
 describe('checkModelFolder', () => {
   it('accepts the tiny folders (fp32, fp16 9-channel, fused ControlNet), also when loading them', async () => {
-    for (const options of [{}, { precision: 'fp16', unetInChannels: 9 }, { controlnetFused: true }]) {
+    const variants: TinyModelOptions[] = [{}, { precision: 'fp16', unetInChannels: 9 }, { controlnetFused: true }];
+    for (const options of variants) {
       const report = await checkModelFolder(tinyFolder(options), { load: true });
       expect(report.problems).toEqual([]);
       expect(report.ok).toBe(true);
