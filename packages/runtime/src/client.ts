@@ -1,14 +1,30 @@
-import { credentials, type ChannelCredentials, type Client } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ServiceDefinition } from '@grpc/grpc-js';
+import { fastDefinitionFor } from './frame-wire';
 import { meshClientOptions } from './grpc-options';
 
-type ClientConstructor<C> = new (address: string, creds: ChannelCredentials, options?: object) => C;
+type ClientConstructor<C> = (new (address: string, creds: ChannelCredentials, options?: object) => C) & { service?: ServiceDefinition; serviceName?: string };
+
+const fastConstructors = new WeakMap<object, ClientConstructor<Client>>();
+
+/** The same client class, speaking the fast frame codec on frame-carrying methods. */
+function fastConstructor<C>(Ctor: ClientConstructor<C>): ClientConstructor<C> {
+  if (!Ctor.service) return Ctor;
+  let fast = fastConstructors.get(Ctor);
+  if (!fast) {
+    const definition = fastDefinitionFor(Ctor.service);
+    fast = definition === Ctor.service ? (Ctor as ClientConstructor<Client>) : (makeGenericClientConstructor(definition, Ctor.serviceName ?? '') as unknown as ClientConstructor<Client>);
+    fastConstructors.set(Ctor, fast);
+  }
+  return fast as unknown as ClientConstructor<C>;
+}
 
 /**
  * A client of one mesh service. `address` may be "host:port" or a resolver target such as
  * "dns:///decoder-headless.vanelia.svc:50051" (round-robin over every replica the name resolves to).
  */
 export function createMeshClient<C extends Client>(Ctor: ClientConstructor<C>, address: string, creds = credentials.createInsecure()): C {
-  return new Ctor(address, creds, meshClientOptions());
+  const Fast = fastConstructor(Ctor);
+  return new Fast(address, creds, meshClientOptions());
 }
 
 /** Resolves once the client's channel is connected, or rejects after `timeoutMs`. */

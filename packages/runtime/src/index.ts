@@ -10,3 +10,4 @@ export * from './client';
 export * from './storage';
 export * from './health-client';
 export * from './paths';
+export * from './frame-wire';

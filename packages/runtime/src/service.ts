@@ -5,6 +5,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BaseServiceConfig } from './config';
+import { fastDefinitionFor } from './frame-wire';
 import type { StageName } from './errors';
 import { meshChannelOptions } from './grpc-options';
 import type { Logger } from './logger';
@@ -75,7 +76,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   for (const service of options.services) {
     health.setStatus(service.fullName, 'NOT_SERVING');
-    server.addService(service.definition, service.implementation);
+    server.addService(fastDefinitionFor(service.definition), service.implementation);
   }
   health.addToServer(server);
   reflectionFor(logger)?.addToServer(server);
