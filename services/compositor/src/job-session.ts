@@ -1,4 +1,11 @@
-import type { CompositeConfig, CompositeResponse, FrameBatch } from '@vanelia/proto';
+import { PixelFormat, type CameraTrack, type CompositeConfig, type CompositeResponse, type FrameBatch } from '@vanelia/proto';
+import { assertFrame, grayFrame, resolveStoragePath, silentLogger, type Logger } from '@vanelia/runtime';
+import * as THREE from 'three/webgpu';
+import { assertIntrinsics, mat4FromRowMajor, type CameraPose } from './camera-model';
+import { CompositorJob, type CompositorJobOptions } from './compositor-job';
+import type { ProductAnchor } from './placement';
+import type { RendererProvider } from './renderer-provider';
+import { sceneDepthFromBytes } from './scene-depth';
 
 /**
  * One job's compositing state, opened once per Composite stream (the renderer and loaded product are
@@ -23,5 +30,77 @@ export function passThroughSession(config: CompositeConfig): CompositeJobSession
       };
     },
     async close() {},
+  };
+}
+
+/** Cameras of a vanelia.v1.CameraTrack in the compositor's types (checked). */
+export function posesFromTrack(track: CameraTrack | undefined): CameraPose[] {
+  return (track?.cameras ?? []).map((camera) => {
+    const k = camera.intrinsics;
+    const intrinsics = { fxPx: k?.fxPx ?? 0, fyPx: k?.fyPx ?? 0, cxPx: k?.cxPx ?? 0, cyPx: k?.cyPx ?? 0, widthPx: k?.widthPx ?? 0, heightPx: k?.heightPx ?? 0 };
+    assertIntrinsics(intrinsics, `camera of frame ${camera.frameIndex}`);
+    return { frameIndex: camera.frameIndex, intrinsics, cameraToWorldOpenCv: mat4FromRowMajor(camera.cameraToWorldOpencv, `camera of frame ${camera.frameIndex}`) };
+  });
+}
+
+/** The track's anchor, or undefined when it has none (no up direction). */
+export function anchorFromTrack(track: CameraTrack | undefined): ProductAnchor | undefined {
+  const anchor = track?.anchor;
+  const up = anchor?.upWorld;
+  if (!anchor || !up || Math.hypot(up.x, up.y, up.z) < 1e-9) return undefined;
+  const point = anchor.pointWorld ?? { x: 0, y: 0, z: 0 };
+  return { pointWorld: new THREE.Vector3(point.x, point.y, point.z), upWorld: new THREE.Vector3(up.x, up.y, up.z), metresPerUnit: anchor.metresPerUnit };
+}
+
+export interface ProductSessionDeps {
+  renderers: RendererProvider;
+  /** Root of the shared storage product paths are resolved in. */
+  storageRoot: string;
+  options?: CompositorJobOptions;
+  logger?: Logger;
+}
+
+/** Opens a job with a product: loads and places it once, then composites every batch of the stream. */
+export async function openProductSession(config: CompositeConfig, deps: ProductSessionDeps): Promise<CompositeJobSession> {
+  const logger = (deps.logger ?? silentLogger).child({ jobId: config.jobId });
+  const renderer = await deps.renderers.get();
+  const job = await CompositorJob.open(
+    renderer,
+    {
+      jobId: config.jobId,
+      productPath: resolveStoragePath('compositor', deps.storageRoot, config.productPath),
+      cameras: posesFromTrack(config.track),
+      anchor: anchorFromTrack(config.track),
+      productHeightM: config.productHeightM,
+      productYawDeg: config.productYawDeg,
+      shadowOpacity: config.shadowOpacity,
+      maskDilatePx: config.maskDilatePx,
+      depth: config.depth.map((d) => sceneDepthFromBytes(d.frameIndex, d.widthPx, d.heightPx, d.depthF32)),
+    },
+    { ...deps.options, logger },
+  );
+  return {
+    async compositeBatch(batch) {
+      for (const frame of batch.frames) assertFrame('compositor', frame, { widthPx: frame.widthPx, heightPx: frame.heightPx, format: PixelFormat.PIXEL_FORMAT_RGB8 });
+      const results = await job.compositeFrames(
+        batch.frames.map((frame) => ({ frameIndex: frame.index, image: { widthPx: frame.widthPx, heightPx: frame.heightPx, data: frame.data } })),
+      );
+      return {
+        jobId: config.jobId,
+        batchId: batch.batchId,
+        frames: results.map((result, i) => {
+          const source = batch.frames[i];
+          return {
+            composite: { ...source, data: Buffer.from(result.composite.buffer, result.composite.byteOffset, result.composite.byteLength) },
+            inpaintMask: grayFrame(source.index, source.widthPx, source.heightPx, result.inpaintMask),
+            region: { xPx: result.region.xPx, yPx: result.region.yPx, widthPx: result.region.widthPx, heightPx: result.region.heightPx },
+          };
+        }),
+        warnings: job.takeWarnings(),
+      };
+    },
+    async close() {
+      job.close();
+    },
   };
 }
