@@ -1,7 +1,6 @@
 import { DEFAULT_PORTS, REPO_ROOT, waitForServing, type ServiceName } from '@vanelia/runtime';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export const MESH_SERVICES: ServiceName[] = ['decoder', 'pose', 'compositor', 'inpaint', 'gateway'];
@@ -13,9 +12,9 @@ export interface LocalMeshOptions {
   env?: Record<string, string>;
   /** Per-service extra environment. */
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
-  /** Ask the OS for free ports (default) instead of the fixed defaults. */
+  /** Let each service bind a port the OS chooses (default) instead of the fixed defaults. */
   freePorts?: boolean;
-  /** Where each service's log lines go (default: dropped unless VANELIA_MESH_LOGS=1). */
+  /** Where each service's log lines go (also printed when VANELIA_MESH_LOGS=1). */
   onLog?: (service: ServiceName, line: string) => void;
   /** How long to wait for every service to report SERVING. */
   startTimeoutMs?: number;
@@ -37,39 +36,37 @@ export interface LocalMesh {
   restart(name: ServiceName): Promise<void>;
 }
 
-/** A port the OS says is free now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** The entry file of a service, run through tsx. */
 export function serviceEntry(name: ServiceName): string {
   return join(REPO_ROOT, 'services', name, 'src', 'main.ts');
 }
 
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 /**
  * Starts the whole mesh locally as separate processes on loopback: the same gRPC path as in Kubernetes,
- * with the gateway pointed at the other four.
+ * with the gateway pointed at the other four. Services bind port 0 (no race between choosing a free
+ * port and binding it) and report the bound ports over IPC; a restart keeps them.
  */
 export async function startLocalMesh(options: LocalMeshOptions): Promise<LocalMesh> {
   await mkdir(options.storageRoot, { recursive: true });
   const ports = {} as Record<ServiceName, { grpc: number; metrics: number }>;
   for (const name of MESH_SERVICES) {
-    ports[name] = options.freePorts === false ? { grpc: DEFAULT_PORTS[name], metrics: 9464 + MESH_SERVICES.indexOf(name) } : { grpc: await freePort(), metrics: await freePort() };
+    ports[name] = options.freePorts === false ? { grpc: DEFAULT_PORTS[name], metrics: 9464 + MESH_SERVICES.indexOf(name) } : { grpc: 0, metrics: 0 };
   }
   const address = (name: ServiceName): string => `127.0.0.1:${ports[name].grpc}`;
   const showLogs = process.env.VANELIA_MESH_LOGS === '1';
+  const timeoutMs = options.startTimeoutMs ?? 60_000;
   const services = {} as Record<ServiceName, ServiceProcess>;
 
-  const launch = (name: ServiceName): ServiceProcess => {
+  const launch = async (name: ServiceName): Promise<ServiceProcess> => {
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
       VANELIA_HOST: '127.0.0.1',
@@ -83,7 +80,7 @@ export async function startLocalMesh(options: LocalMeshOptions): Promise<LocalMe
       ...options.env,
       ...options.serviceEnv?.[name],
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', serviceEntry(name)], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', serviceEntry(name)], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     const forward = (data: Buffer): void => {
       for (const line of data.toString().split('\n')) {
         if (!line) continue;
@@ -93,50 +90,45 @@ export async function startLocalMesh(options: LocalMeshOptions): Promise<LocalMe
     };
     child.stdout?.on('data', forward);
     child.stderr?.on('data', forward);
-    return { name, address: address(name), metricsPort: ports[name].metrics, process: child };
+    const bound = await new Promise<{ port: number; metricsPort: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${name} did not start listening within ${timeoutMs} ms`)), timeoutMs);
+      child.on('message', (message: { type?: string; port?: number; metricsPort?: number }) => {
+        if (message?.type !== 'vanelia:listening') return;
+        clearTimeout(timer);
+        resolve({ port: message.port!, metricsPort: message.metricsPort! });
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${name} exited with code ${code} while starting (run with VANELIA_MESH_LOGS=1 to see its log)`));
+      });
+    });
+    ports[name] = { grpc: bound.port, metrics: bound.metricsPort };
+    return { name, address: address(name), metricsPort: bound.metricsPort, process: child };
   };
+  const waitServing = (name: ServiceName): Promise<void> => waitForServing(services[name].address, timeoutMs);
 
-  const stopOne = async (service: ServiceProcess): Promise<void> => {
-    if (service.process.exitCode !== null || service.process.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => service.process.once('exit', () => resolve()));
-    service.process.kill('SIGTERM');
-    const timer = setTimeout(() => service.process.kill('SIGKILL'), 60_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  try {
+    // The stages first: the gateway starts with their addresses.
+    await Promise.all(MESH_SERVICES.filter((n) => n !== 'gateway').map(async (n) => (services[n] = await launch(n))));
+    services.gateway = await launch('gateway');
+    await Promise.all(MESH_SERVICES.map(waitServing));
+  } catch (error) {
+    for (const service of Object.values(services)) service.process.kill('SIGKILL');
+    throw error;
+  }
 
-  const waitAll = async (names: ServiceName[]): Promise<void> => {
-    const timeoutMs = options.startTimeoutMs ?? 60_000;
-    await Promise.all(
-      names.map(async (name) => {
-        const exited = new Promise<never>((_, reject) =>
-          services[name].process.once('exit', (code) => reject(new Error(`${name} exited with code ${code} while starting (run with VANELIA_MESH_LOGS=1 to see its log)`))),
-        );
-        await Promise.race([waitForServing(services[name].address, timeoutMs), exited]);
-      }),
-    );
-  };
-
-  for (const name of MESH_SERVICES) services[name] = launch(name);
-  const mesh: LocalMesh = {
+  return {
     gatewayAddress: address('gateway'),
     services,
     async stop() {
       // The gateway first, so no new work is sent to stages that are draining.
-      await stopOne(services.gateway);
-      await Promise.all(MESH_SERVICES.filter((n) => n !== 'gateway').map((n) => stopOne(services[n])));
+      await stopProcess(services.gateway.process);
+      await Promise.all(MESH_SERVICES.filter((n) => n !== 'gateway').map((n) => stopProcess(services[n].process)));
     },
     async restart(name) {
-      await stopOne(services[name]);
-      services[name] = launch(name);
-      await waitAll([name]);
+      await stopProcess(services[name].process);
+      services[name] = await launch(name);
+      await waitServing(name);
     },
   };
-  try {
-    await waitAll(MESH_SERVICES);
-  } catch (error) {
-    await Promise.all(MESH_SERVICES.map((n) => { services[n].process.kill('SIGKILL'); }));
-    throw error;
-  }
-  return mesh;
 }

@@ -145,6 +145,15 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     return stopped;
   };
 
+  // Under a local supervisor (the CLI's mesh), report the bound ports and stop when it goes away.
+  if (process.send && process.connected) {
+    process.send({ type: 'vanelia:listening', service: name, port, metricsPort: metrics.port });
+    process.once('disconnect', () => {
+      logger.warn('supervisor went away; stopping');
+      void stop().finally(() => process.exit(0));
+    });
+  }
+
   if (options.handleSignals ?? true) {
     const onSignal = (signal: string): void => {
       logger.info('signal received', { signal });
