@@ -8,9 +8,9 @@ import type { K8sObject } from './k8s-schema';
 
 interface PoolValues {
   variant?: string;
-  provider?: string;
+  providers?: string[];
   batchSize?: number;
-  gpu?: { resource?: string; count: number };
+  gpu?: { resource?: string; count: number; memoryGiB?: number };
   nodeSelector?: Record<string, string>;
   tolerations?: Record<string, string>[];
   autoscaling?: { enabled: boolean; minReplicas?: number; maxReplicas?: number };
@@ -61,12 +61,13 @@ function checkPools(set: string, objects: K8sObject[]): number {
         expect(pod.tolerations, where).toEqual(pool.tolerations);
         expect(pod.tolerations?.some(isGpuToleration), where).toBe(true);
         expect(container.image, where).toMatch(/-cuda12$/);
-        expect(env[`${ENV_PREFIX[stage]}_PROVIDER`], where).toBe(pool.provider ?? 'cuda');
+        expect(env[`${ENV_PREFIX[stage]}_PROVIDERS`], where).toBe((pool.providers ?? ['cuda', 'cpu']).join(','));
+        if (stage === 'inpaint') expect(env.VANELIA_INPAINT_DEVICE_MEMORY_GIB, where).toBe(pool.gpu.memoryGiB?.toString());
         expect(d.metadata.labels?.['vanelia.dev/accelerator']).toBe('gpu');
       } else {
         expect(JSON.stringify(container.resources), where).not.toContain('nvidia.com/gpu');
         expect(container.image, where).not.toMatch(/-cuda12$/);
-        expect(env[`${ENV_PREFIX[stage]}_PROVIDER`], where).toBe('cpu');
+        expect(env[`${ENV_PREFIX[stage]}_PROVIDERS`], where).toBe('cpu');
       }
       if (pool.autoscaling?.enabled) {
         const hpa = named<K8sObject & { spec: Record<string, any> }>(objects, 'HorizontalPodAutoscaler', d.metadata.name);

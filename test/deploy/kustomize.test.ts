@@ -49,7 +49,7 @@ describe('kustomize', () => {
       expect(pod.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
       expect(pod.containers[0].image).toMatch(/-cuda12$/);
       const env = envOf(pod.containers[0]);
-      expect(env[`VANELIA_${stage.toUpperCase()}_PROVIDER`]).toBe('cuda');
+      expect(env[`VANELIA_${stage.toUpperCase()}_PROVIDERS`]).toBe('cuda,cpu');
       expect(env[`VANELIA_${stage.toUpperCase()}_BATCH_SIZE`]).toBe('8');
     }
     const inpaintHpa = named<K8sObject & { spec: Record<string, any> }>(gpu, 'HorizontalPodAutoscaler', 'vanelia-inpaint-a100-80gb');

@@ -5,10 +5,10 @@ const INPAINT_POOL = 'services.inpaint.pools.a100-80gb';
 
 describe('values.schema.json and the chart refuse values that cannot work, saying where', () => {
   const cases: [string, Record<string, string>, RegExp][] = [
-    ['an unknown execution provider', { [`${INPAINT_POOL}.provider`]: 'rocm' }, /inpaint\/pools\/a100-80gb\/provider.*one of/],
+    ['an unknown execution provider', { [`${INPAINT_POOL}.providers`]: '{cuda,rocm}' }, /inpaint\/pools\/a100-80gb\/providers\/1.*one of/],
     ['a misspelt pool field', { [`${INPAINT_POOL}.nodeselector.a`]: 'b' }, /a100-80gb.*'nodeselector' not allowed/],
     ['a GPU pool on the CPU image', { [`${INPAINT_POOL}.variant`]: 'cpu' }, /a100-80gb\/variant/],
-    ['the CUDA provider without a GPU', { 'services.decoder.pools.cpu.provider': 'cuda' }, /decoder\/pools\/cpu.*gpu/],
+    ['the CUDA provider without a GPU', { 'services.decoder.pools.cpu.providers': '{cuda}' }, /decoder\/pools\/cpu.*gpu/],
     ['zero GPUs', { [`${INPAINT_POOL}.gpu.count`]: '0' }, /gpu\/count.*minimum|gpu\/count.*>= 1/],
     ['a batch of 0', { [`${INPAINT_POOL}.batchSize`]: '0' }, /batchSize/],
     ['a job store that is neither sqlite nor redis', { 'services.gateway.jobStore': 'postgres://db/jobs' }, /jobStore/],

@@ -94,8 +94,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* Environment names of the model-running stages. */}}
 {{- define "vanelia.modelEnv" -}}
 {{- $names := dict
-  "pose" (dict "modelDir" "VANELIA_POSE_MODEL_DIR" "provider" "VANELIA_POSE_PROVIDER" "batchSize" "VANELIA_POSE_BATCH_SIZE")
-  "inpaint" (dict "modelDir" "VANELIA_INPAINT_MODEL_DIR" "provider" "VANELIA_INPAINT_PROVIDER" "batchSize" "VANELIA_INPAINT_BATCH_SIZE") -}}
+  "pose" (dict "modelDir" "VANELIA_POSE_MODEL_DIR" "providers" "VANELIA_POSE_PROVIDERS" "batchSize" "VANELIA_POSE_BATCH_SIZE")
+  "inpaint" (dict "modelDir" "VANELIA_INPAINT_MODEL_DIR" "providers" "VANELIA_INPAINT_PROVIDERS" "batchSize" "VANELIA_INPAINT_BATCH_SIZE" "deviceMemoryGiB" "VANELIA_INPAINT_DEVICE_MEMORY_GIB") -}}
 {{- toYaml (get $names .) -}}
 {{- end -}}
 
