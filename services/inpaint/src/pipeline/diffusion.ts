@@ -1,6 +1,6 @@
 /**
  * The diffusion itself, for a batch of prepared crops of one size, as diffusers'
- * StableDiffusionControlNetInpaintPipeline does it: VAE-encode (sliced per frame, tiled when large), noise to
+ * StableDiffusionControlNetInpaintPipeline does it: VAE-encode (batched; sliced and tiled when large), noise to
  * the schedule's start with the job's one noise, then per step ControlNet + UNet on the CFG pair
  * [negative, prompt], guidance, scheduler update and — for a 4-channel UNet — the area outside the mask reset
  * to the re-noised original; finally VAE-decode.
@@ -73,23 +73,47 @@ function maskToLatent(mask: Float32Array, heightPx: number, widthPx: number, fac
   return out;
 }
 
-async function vaeEncode(models: ModelSet, image: Float32Array, heightPx: number, widthPx: number, tilePx: number): Promise<Float32Array> {
-  const m = models.manifest;
-  const latent = await runTiled(image, 3, heightPx, widthPx, m.latentChannels, { tile: tilePx, overlap: 64, scale: 1 / m.vaeScaleFactor }, async (tile, th, tw) => {
-    const runner = await models.session('vae_encoder', 1, th, tw);
-    return outputValues(await runner.run({ sample: floatFeed(runner, 'sample', tile, [1, 3, th, tw]) }), 'latent_mean');
-  });
-  return latent.map((v) => v * m.vaeScalingFactor);
+/** Splits a [n·size] array into n views. */
+function split(values: Float32Array, n: number): Float32Array[] {
+  const size = values.length / n;
+  return Array.from({ length: n }, (_, i) => values.subarray(i * size, (i + 1) * size));
 }
 
-async function vaeDecode(models: ModelSet, latent: Float32Array, heightPx: number, widthPx: number, tilePx: number): Promise<Float32Array> {
+/**
+ * VAE-encodes images ([3, H, W] each) to scaled latents: in one batched run when the crop fits one tile,
+ * else sliced (one image at a time) and tiled.
+ */
+async function vaeEncode(models: ModelSet, images: readonly Float32Array[], heightPx: number, widthPx: number, tilePx: number): Promise<Float32Array[]> {
+  const m = models.manifest;
+  const encode = async (batch: Float32Array, n: number, th: number, tw: number): Promise<Float32Array> => {
+    const runner = await models.session('vae_encoder', n, th, tw);
+    return outputValues(await runner.run({ sample: floatFeed(runner, 'sample', batch, [n, 3, th, tw]) }), 'latent_mean');
+  };
+  let latents: Float32Array[];
+  if (heightPx <= tilePx && widthPx <= tilePx) {
+    latents = split(await encode(concat(images), images.length, heightPx, widthPx), images.length);
+  } else {
+    latents = [];
+    const spec = { tile: tilePx, overlap: 64, scale: 1 / m.vaeScaleFactor };
+    for (const image of images) latents.push(await runTiled(image, 3, heightPx, widthPx, m.latentChannels, spec, (tile, th, tw) => encode(tile, 1, th, tw)));
+  }
+  return latents.map((l) => l.map((v) => v * m.vaeScalingFactor));
+}
+
+/** VAE-decodes scaled latents to images [3, H, W] in [-1, 1], batched or sliced and tiled like vaeEncode. */
+async function vaeDecode(models: ModelSet, latents: readonly Float32Array[], heightPx: number, widthPx: number, tilePx: number): Promise<Float32Array[]> {
   const m = models.manifest;
   const f = m.vaeScaleFactor;
-  const scaled = latent.map((v) => v / m.vaeScalingFactor);
-  return runTiled(scaled, m.latentChannels, heightPx / f, widthPx / f, 3, { tile: tilePx / f, overlap: 64 / f, scale: f }, async (tile, th, tw) => {
-    const runner = await models.session('vae_decoder', 1, th * f, tw * f);
-    return outputValues(await runner.run({ latent_sample: floatFeed(runner, 'latent_sample', tile, [1, m.latentChannels, th, tw]) }), 'sample');
-  });
+  const decode = async (batch: Float32Array, n: number, th: number, tw: number): Promise<Float32Array> => {
+    const runner = await models.session('vae_decoder', n, th * f, tw * f);
+    return outputValues(await runner.run({ latent_sample: floatFeed(runner, 'latent_sample', batch, [n, m.latentChannels, th, tw]) }), 'sample');
+  };
+  const scaled = latents.map((l) => l.map((v) => v / m.vaeScalingFactor));
+  if (heightPx <= tilePx && widthPx <= tilePx) return split(await decode(concat(scaled), scaled.length, heightPx / f, widthPx / f), scaled.length);
+  const spec = { tile: tilePx / f, overlap: 64 / f, scale: f };
+  const out: Float32Array[] = [];
+  for (const latent of scaled) out.push(await runTiled(latent, m.latentChannels, heightPx / f, widthPx / f, 3, spec, (tile, th, tw) => decode(tile, 1, th, tw)));
+  return out;
 }
 
 export interface DiffusionInput {
@@ -116,21 +140,12 @@ export async function diffuseBatch(models: ModelSet, batch: number, input: Diffu
   const frames = [...input.frames];
   while (frames.length < batch) frames.push(frames[real - 1]);
 
-  // Encode (sliced: one frame at a time).
-  const imageLatents: Float32Array[] = [];
-  const maskedLatents: Float32Array[] = [];
-  for (const [i, f] of frames.entries()) {
-    if (i >= real) {
-      imageLatents.push(imageLatents[real - 1]);
-      if (m.unetInChannels === 9) maskedLatents.push(maskedLatents[real - 1]);
-      continue;
-    }
-    imageLatents.push(await vaeEncode(models, f.image, H, W, settings.vaeTilePx));
-    if (m.unetInChannels === 9) {
-      const masked = f.image.map((v, k) => (f.mask[k % (H * W)] >= 0.5 ? 0 : v));
-      maskedLatents.push(await vaeEncode(models, masked, H, W, settings.vaeTilePx));
-    }
-  }
+  // Encode (padding included, so the VAE sessions keep the batch shape too).
+  const imageLatents = await vaeEncode(models, frames.map((f) => f.image), H, W, settings.vaeTilePx);
+  const maskedLatents =
+    m.unetInChannels === 9
+      ? await vaeEncode(models, frames.map((f) => f.image.map((v, k) => (f.mask[k % (H * W)] >= 0.5 ? 0 : v))), H, W, settings.vaeTilePx)
+      : [];
   const latentMasks = frames.map((f) => maskToLatent(f.mask, H, W, m.vaeScaleFactor));
   const x0 = concat(imageLatents);
   const noise = repeat([input.noise], [batch]);
@@ -195,7 +210,5 @@ export async function diffuseBatch(models: ModelSet, batch: number, input: Diffu
     }
   }
 
-  const decoded: Float32Array[] = [];
-  for (let b = 0; b < real; b++) decoded.push(await vaeDecode(models, x.subarray(b * latentSize, (b + 1) * latentSize), H, W, settings.vaeTilePx));
-  return decoded;
+  return (await vaeDecode(models, split(x, batch), H, W, settings.vaeTilePx)).slice(0, real);
 }
