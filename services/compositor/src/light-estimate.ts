@@ -203,3 +203,23 @@ export async function estimateLighting(
   }
   return { envWidthPx: width, envHeightPx: height, envRgba: env, keyDirectionWorld: key.normalize(), keyStrength, ambient };
 }
+
+/**
+ * Studio lighting for renders without footage (and before an estimate exists): a soft sky, brighter above
+ * the plane than below, and a moderate key light from above and in front of `facing`.
+ */
+export function neutralLighting(upWorld: THREE.Vector3, facing = new THREE.Vector3(0, 0, 1), envWidthPx = 64): LightingEstimate {
+  const height = envWidthPx >> 1;
+  const env = new Float32Array(envWidthPx * height * 4);
+  const up = upWorld.clone().normalize();
+  for (let row = 0; row < height; row++) {
+    for (let col = 0; col < envWidthPx; col++) {
+      const elevation = equirectDirection(col, row, envWidthPx, height).dot(up);
+      const value = 0.55 + 0.35 * elevation;
+      env.set([value, value, value, 1], (row * envWidthPx + col) * 4);
+    }
+  }
+  const front = facing.clone().addScaledVector(up, -facing.dot(up));
+  const key = (front.lengthSq() > 1e-12 ? front.normalize() : new THREE.Vector3()).multiplyScalar(0.6).addScaledVector(up, 1).normalize();
+  return { envWidthPx, envHeightPx: height, envRgba: env, keyDirectionWorld: key, keyStrength: 0.6, ambient: [0.75, 0.75, 0.75] };
+}

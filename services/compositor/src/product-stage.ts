@@ -1,7 +1,7 @@
 import * as THREE from 'three/webgpu';
 import { lights, mrt, output, vec4 } from 'three/tsl';
 import { projectPoint, worldToCamera, type CameraPose } from './camera-model';
-import type { LightingEstimate } from './light-estimate';
+import { neutralLighting, type LightingEstimate } from './light-estimate';
 import type { Placement } from './placement';
 import type { ProductModel } from './product-model';
 
@@ -112,7 +112,7 @@ export class ProductStage {
     this.contactLight.shadow.intensity = this.opts.contactShadowStrength;
     this.keyLight.shadow.radius = this.opts.keyShadowRadiusPx;
     this.aimLight(this.contactLight, placement.upWorld);
-    this.aimLight(this.keyLight, placement.upWorld);
+    this.setLighting(neutralLighting(placement.upWorld));
     this.scene.updateMatrixWorld(true);
   }
 

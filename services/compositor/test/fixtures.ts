@@ -149,3 +149,25 @@ export function imageDifference(a: Uint8Array, b: Uint8Array, tolerance: number)
   }
   return { mean: sum / a.length, outliers: outliers / a.length };
 }
+
+/** A single-level KTX2 file holding RGBA8 pixels, uncompressed or zlib-supercompressed (scheme 3). */
+export function ktx2Rgba(rgba: Uint8Array, widthPx: number, heightPx: number, supercompression: 0 | 3, deflate: (data: Uint8Array) => Uint8Array): Uint8Array {
+  const level = supercompression === 3 ? deflate(rgba) : rgba;
+  const dfdOffset = 80 + 24;
+  const dfdLength = 44;
+  const levelOffset = 160;
+  const out = new Uint8Array(levelOffset + level.byteLength);
+  const view = new DataView(out.buffer);
+  out.set([0xab, 0x4b, 0x54, 0x58, 0x20, 0x32, 0x30, 0xbb, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const header = [43, 1, widthPx, heightPx, 0, 0, 1, 1, supercompression, dfdOffset, dfdLength, 0, 0];
+  header.forEach((value, i) => view.setUint32(12 + i * 4, value, true));
+  view.setBigUint64(80, BigInt(levelOffset), true);
+  view.setBigUint64(88, BigInt(level.byteLength), true);
+  view.setBigUint64(96, BigInt(rgba.byteLength), true);
+  view.setUint32(dfdOffset, dfdLength, true);
+  view.setUint16(dfdOffset + 8, 2, true);
+  view.setUint16(dfdOffset + 10, 40, true);
+  out.set([1, 1, 2, 0], dfdOffset + 12); // RGBSDA, BT.709 primaries, sRGB transfer
+  out.set(level, levelOffset);
+  return out;
+}
