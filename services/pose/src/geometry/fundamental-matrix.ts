@@ -1,5 +1,6 @@
 import { mat3Multiply, mat3Transpose, type Mat3 } from './mat3';
 import { createRng, sampleDistinct } from './random';
+import { eigenSymmetric, eigenvector } from './eigen-symmetric';
 import { nullVector, svd3 } from './svd';
 
 /** x2ᵀ F x1 = 0 for matching pixels x1 (first image) and x2 (second image), packed xy arrays. */
@@ -29,16 +30,22 @@ export function fundamentalEightPoint(x1: ArrayLike<number>, x2: ArrayLike<numbe
   if (n < 8) return null;
   const t1 = normalization(x1, indices);
   const t2 = normalization(x2, indices);
-  const a = new Float64Array(Math.max(n, 9) * 9);
+  // Minimal samples: SVD of the 8x9 system; larger sets: the 9x9 normal matrix (same minimiser, cheaper).
+  const rows = n <= 9 ? 9 : n;
+  const a = new Float64Array(rows * 9);
+  const row = new Float64Array(9);
+  const ata = new Float64Array(81);
   for (let k = 0; k < n; k++) {
     const i = indices[k];
     const u1 = t1[0] * x1[2 * i] + t1[2];
     const v1 = t1[4] * x1[2 * i + 1] + t1[5];
     const u2 = t2[0] * x2[2 * i] + t2[2];
     const v2 = t2[4] * x2[2 * i + 1] + t2[5];
-    a.set([u2 * u1, u2 * v1, u2, v2 * u1, v2 * v1, v2, u1, v1, 1], 9 * k);
+    row.set([u2 * u1, u2 * v1, u2, v2 * u1, v2 * v1, v2, u1, v1, 1]);
+    if (n <= 9) a.set(row, 9 * k);
+    else for (let r = 0; r < 9; r++) for (let c = r; c < 9; c++) ata[r * 9 + c] += row[r] * row[c];
   }
-  const f = nullVector(a, Math.max(n, 9), 9);
+  const f = n <= 9 ? nullVector(a, rows, 9) : eigenvector(eigenSymmetric(ata, 9), 0);
   if (!f.every(Number.isFinite)) return null;
   const { u, s, v } = svd3(Float64Array.from(f));
   const diag = Float64Array.of(s[0], 0, 0, 0, s[1], 0, 0, 0, 0);

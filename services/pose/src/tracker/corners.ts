@@ -1,0 +1,153 @@
+import type { GrayImage } from './gray-image';
+
+export interface CornerOptions {
+  /** Most corners returned. */
+  maxCorners?: number;
+  /** Smallest distance between two corners, and between a new corner and an existing feature (pixels). */
+  minDistancePx?: number;
+  /** A corner's score must reach this fraction of the strongest score (Shi–Tomasi quality level). */
+  qualityLevel?: number;
+  /** Pixels at the border where no corner is taken (the KLT window must fit). */
+  borderPx?: number;
+}
+
+export const CORNER_DEFAULTS: Required<CornerOptions> = {
+  maxCorners: 500,
+  minDistancePx: 12,
+  qualityLevel: 0.01,
+  borderPx: 8,
+};
+
+/** Central-difference gradients (zero on the border). */
+function gradients(image: GrayImage): { gradX: Float32Array; gradY: Float32Array } {
+  const { widthPx: w, heightPx: h, data } = image;
+  const gradX = new Float32Array(w * h);
+  const gradY = new Float32Array(w * h);
+  for (let y = 1; y < h - 1; y++) {
+    const r = y * w;
+    for (let x = 1; x < w - 1; x++) {
+      gradX[r + x] = 0.5 * (data[r + x + 1] - data[r + x - 1]);
+      gradY[r + x] = 0.5 * (data[r + x + w] - data[r + x - w]);
+    }
+  }
+  return { gradX, gradY };
+}
+
+/**
+ * Shi–Tomasi score: the smaller eigenvalue of the gradient structure tensor summed over a 5x5 window.
+ * Row-major, same size as the image; zero in a 3-pixel border.
+ */
+export function minEigenScore(image: GrayImage): Float32Array {
+  const { widthPx: w, heightPx: h } = image;
+  const { gradX, gradY } = gradients(image);
+  const n = w * h;
+  const xx = new Float32Array(n);
+  const xy = new Float32Array(n);
+  const yy = new Float32Array(n);
+  // Horizontal 5-tap box sums of the tensor entries.
+  for (let y = 0; y < h; y++) {
+    const r = y * w;
+    for (let x = 2; x < w - 2; x++) {
+      let a = 0;
+      let b = 0;
+      let c = 0;
+      for (let k = -2; k <= 2; k++) {
+        const gx = gradX[r + x + k];
+        const gy = gradY[r + x + k];
+        a += gx * gx;
+        b += gx * gy;
+        c += gy * gy;
+      }
+      xx[r + x] = a;
+      xy[r + x] = b;
+      yy[r + x] = c;
+    }
+  }
+  const score = new Float32Array(n);
+  for (let y = 3; y < h - 3; y++) {
+    for (let x = 3; x < w - 3; x++) {
+      let a = 0;
+      let b = 0;
+      let c = 0;
+      for (let k = -2; k <= 2; k++) {
+        const i = (y + k) * w + x;
+        a += xx[i];
+        b += xy[i];
+        c += yy[i];
+      }
+      const half = 0.5 * (a + c);
+      score[y * w + x] = half - Math.sqrt(0.25 * (a - c) * (a - c) + b * b);
+    }
+  }
+  return score;
+}
+
+/**
+ * Good features to track: local maxima of the Shi–Tomasi score, strongest first, kept at least
+ * `minDistancePx` from each other and from `existing` (packed xy, pixel-index coordinates).
+ * Returns packed xy of the new corners.
+ */
+export function detectCorners(image: GrayImage, existing: ArrayLike<number>, options: CornerOptions = {}): Float32Array {
+  const o = { ...CORNER_DEFAULTS };
+  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, number>)[k] = v;
+  const { widthPx: w, heightPx: h } = image;
+  const score = minEigenScore(image);
+  const border = Math.max(3, o.borderPx);
+
+  let best = 0;
+  for (let i = 0; i < score.length; i++) if (score[i] > best) best = score[i];
+  if (best <= 0) return new Float32Array(0);
+  const floor = o.qualityLevel * best;
+
+  const candidates: number[] = [];
+  for (let y = border; y < h - border; y++) {
+    for (let x = border; x < w - border; x++) {
+      const i = y * w + x;
+      const s = score[i];
+      if (s < floor) continue;
+      if (s < score[i - 1] || s < score[i + 1] || s < score[i - w] || s < score[i + w]) continue;
+      if (s < score[i - w - 1] || s < score[i - w + 1] || s < score[i + w - 1] || s < score[i + w + 1]) continue;
+      candidates.push(i);
+    }
+  }
+  candidates.sort((a, b) => score[b] - score[a]);
+
+  // Occupancy grid with cells of minDistance: only the 3x3 neighbouring cells need checking.
+  const cell = Math.max(1, o.minDistancePx);
+  const gw = Math.ceil(w / cell);
+  const gh = Math.ceil(h / cell);
+  const grid: number[][] = Array.from({ length: gw * gh }, () => []);
+  const minD2 = o.minDistancePx * o.minDistancePx;
+  const taken = (x: number, y: number): boolean => {
+    const cx = Math.floor(x / cell);
+    const cy = Math.floor(y / cell);
+    for (let gy = Math.max(0, cy - 1); gy <= Math.min(gh - 1, cy + 1); gy++) {
+      for (let gx = Math.max(0, cx - 1); gx <= Math.min(gw - 1, cx + 1); gx++) {
+        const pts = grid[gy * gw + gx];
+        for (let k = 0; k < pts.length; k += 2) {
+          const dx = pts[k] - x;
+          const dy = pts[k + 1] - y;
+          if (dx * dx + dy * dy < minD2) return true;
+        }
+      }
+    }
+    return false;
+  };
+  const put = (x: number, y: number): void => {
+    const cx = Math.min(gw - 1, Math.max(0, Math.floor(x / cell)));
+    const cy = Math.min(gh - 1, Math.max(0, Math.floor(y / cell)));
+    grid[cy * gw + cx].push(x, y);
+  };
+  for (let k = 0; k + 1 < existing.length; k += 2) put(existing[k], existing[k + 1]);
+
+  const out: number[] = [];
+  for (const i of candidates) {
+    if (out.length >= 2 * o.maxCorners) break;
+    const x = i % w;
+    const y = (i - x) / w;
+    if (taken(x, y)) continue;
+    put(x, y);
+    out.push(x, y);
+  }
+  return Float32Array.from(out);
+}
