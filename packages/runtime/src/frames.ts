@@ -8,11 +8,13 @@ export const BYTES_PER_PIXEL: Record<PixelFormat, number> = {
   [PixelFormat.PIXEL_FORMAT_RGBA8]: 4,
   [PixelFormat.PIXEL_FORMAT_GRAY8]: 1,
   [PixelFormat.PIXEL_FORMAT_DEPTH_F32]: 4,
+  [PixelFormat.PIXEL_FORMAT_I420]: 1.5,
   [PixelFormat.UNRECOGNIZED]: 0,
 };
 
-/** Size in bytes of one frame of `format`. */
+/** Size in bytes of one frame of `format` (I420: a full-size Y plane and quarter-size U and V planes). */
 export function frameBytesExpected(widthPx: number, heightPx: number, format: PixelFormat): number {
+  if (format === PixelFormat.PIXEL_FORMAT_I420) return widthPx * heightPx + 2 * (Math.ceil(widthPx / 2) * Math.ceil(heightPx / 2));
   return widthPx * heightPx * BYTES_PER_PIXEL[format];
 }
 
@@ -61,7 +63,7 @@ export function assertFrame(stage: StageName, frame: Frame, expected?: { widthPx
   if (frame.widthPx === 0 || frame.heightPx === 0) {
     throw new VaneliaError(stage, 'INVALID_FRAME', `frame ${frame.index} has zero size.`);
   }
-  const bytes = frame.widthPx * frame.heightPx * bpp;
+  const bytes = frameBytesExpected(frame.widthPx, frame.heightPx, frame.format);
   if (frame.data.byteLength !== bytes) {
     throw new VaneliaError(
       stage,

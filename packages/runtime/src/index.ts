@@ -11,3 +11,4 @@ export * from './storage';
 export * from './health-client';
 export * from './paths';
 export * from './frame-wire';
+export * from './pixel-convert';

@@ -1,5 +1,5 @@
-import { VaneliaError, rgbFrame } from '@vanelia/runtime';
-import type { Frame, VideoInfo } from '@vanelia/proto';
+import { VaneliaError, frameBytesExpected } from '@vanelia/runtime';
+import { PixelFormat, type Frame, type VideoInfo } from '@vanelia/proto';
 import { spawn } from 'node:child_process';
 
 export interface DecodeOptions {
@@ -11,6 +11,8 @@ export interface DecodeOptions {
   endFrame?: number;
   /** ffmpeg binary. */
   ffmpegPath?: string;
+  /** RGB8 (default) or I420 (the codec's own layout: no colour conversion, half the bytes). */
+  format?: PixelFormat;
   /** Aborts decoding (kills ffmpeg). */
   signal?: AbortSignal;
 }
@@ -20,6 +22,13 @@ export const DECODE_DEFAULTS: Required<Omit<DecodeOptions, 'signal'>> = {
   startFrame: 0,
   endFrame: 0,
   ffmpegPath: process.env.VANELIA_FFMPEG ?? 'ffmpeg',
+  format: PixelFormat.PIXEL_FORMAT_RGB8,
+};
+
+/** ffmpeg's name for each frame format the decoder and encoder speak. */
+export const FFMPEG_PIXEL_FORMATS: Partial<Record<PixelFormat, string>> = {
+  [PixelFormat.PIXEL_FORMAT_RGB8]: 'rgb24',
+  [PixelFormat.PIXEL_FORMAT_I420]: 'yuv420p',
 };
 
 /**
@@ -29,8 +38,10 @@ export const DECODE_DEFAULTS: Required<Omit<DecodeOptions, 'signal'>> = {
  */
 export async function* decodeFrames(path: string, info: VideoInfo, options: DecodeOptions = {}): AsyncGenerator<Frame[]> {
   const o = { ...DECODE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
-  const frameBytes = info.widthPx * info.heightPx * 3;
-  const args = ['-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  const pixFmt = FFMPEG_PIXEL_FORMATS[o.format];
+  if (!pixFmt) throw new VaneliaError('decoder', 'UNSUPPORTED_FORMAT', `frames can be decoded as RGB8 or I420, not ${PixelFormat[o.format]}.`);
+  const frameBytes = frameBytesExpected(info.widthPx, info.heightPx, o.format);
+  const args = ['-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', pixFmt, 'pipe:1'];
   const proc = spawn(o.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => {
@@ -57,7 +68,7 @@ export async function* decodeFrames(path: string, info: VideoInfo, options: Deco
         offset += take;
         if (filled === frameBytes) {
           if (index >= o.startFrame && (o.endFrame === 0 || index < o.endFrame)) {
-            batch.push(rgbFrame(index, info.widthPx, info.heightPx, current, Math.round(index * frameUs)));
+            batch.push({ index, widthPx: info.widthPx, heightPx: info.heightPx, format: o.format, data: current, ptsUs: Math.round(index * frameUs) });
             if (batch.length === o.batchSize) {
               yield batch;
               batch = [];

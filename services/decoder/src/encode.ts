@@ -1,6 +1,7 @@
 import { VaneliaError, assertFrame } from '@vanelia/runtime';
 import { PixelFormat, type Frame, type VideoInfo } from '@vanelia/proto';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { FFMPEG_PIXEL_FORMATS } from './decode';
 import { once } from 'node:events';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -13,6 +14,8 @@ export interface EncodeOptions {
   /** Video whose first audio stream is carried over; '' for none. */
   audioSourcePath?: string;
   ffmpegPath?: string;
+  /** Format of the frames written: RGB8 or I420. */
+  frameFormat?: PixelFormat;
 }
 
 export const ENCODE_DEFAULTS: Required<EncodeOptions> = {
@@ -20,6 +23,7 @@ export const ENCODE_DEFAULTS: Required<EncodeOptions> = {
   preset: 'medium',
   audioSourcePath: '',
   ffmpegPath: process.env.VANELIA_FFMPEG ?? 'ffmpeg',
+  frameFormat: PixelFormat.PIXEL_FORMAT_RGB8,
 };
 
 /** Audio codecs an mp4 carries as they are; others are transcoded to AAC. */
@@ -43,6 +47,7 @@ export class FrameEncoder {
   private frameCount = 0;
   private nextIndex: number | undefined;
   private readonly withAudio: boolean;
+  private readonly frameFormat: PixelFormat;
 
   private constructor(
     readonly outputPath: string,
@@ -51,9 +56,10 @@ export class FrameEncoder {
     audioCodec: string,
   ) {
     this.withAudio = options.audioSourcePath !== '' && audioCodec !== '';
+    this.frameFormat = options.frameFormat;
     const args = [
       '-v', 'error', '-y',
-      '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${video.widthPx}x${video.heightPx}`,
+      '-f', 'rawvideo', '-pix_fmt', FFMPEG_PIXEL_FORMATS[options.frameFormat]!, '-s', `${video.widthPx}x${video.heightPx}`,
       '-framerate', `${video.fpsNum}/${video.fpsDen}`, '-i', 'pipe:0',
     ];
     if (this.withAudio) args.push('-i', options.audioSourcePath, '-map', '0:v:0', '-map', '1:a:0');
@@ -74,6 +80,9 @@ export class FrameEncoder {
     if (video.widthPx % 2 !== 0 || video.heightPx % 2 !== 0) {
       throw new VaneliaError('decoder', 'ODD_SIZE', `H.264 yuv420p needs even sides; got ${video.widthPx}x${video.heightPx}.`);
     }
+    if (!FFMPEG_PIXEL_FORMATS[o.frameFormat]) {
+      throw new VaneliaError('decoder', 'UNSUPPORTED_FORMAT', `frames can be encoded from RGB8 or I420, not ${PixelFormat[o.frameFormat]}.`);
+    }
     if (video.fpsNum === 0 || video.fpsDen === 0) {
       throw new VaneliaError('decoder', 'NO_FRAME_RATE', 'the encode config has no frame rate.');
     }
@@ -81,10 +90,10 @@ export class FrameEncoder {
     return new FrameEncoder(outputPath, video, o, audioCodec);
   }
 
-  /** Appends frames (RGB8, the configured size, consecutive indices). */
+  /** Appends frames (the configured format and size, consecutive indices). */
   async write(frames: Frame[]): Promise<void> {
     for (const frame of frames) {
-      assertFrame('decoder', frame, { widthPx: this.video.widthPx, heightPx: this.video.heightPx, format: PixelFormat.PIXEL_FORMAT_RGB8 });
+      assertFrame('decoder', frame, { widthPx: this.video.widthPx, heightPx: this.video.heightPx, format: this.frameFormat });
       if (this.nextIndex !== undefined && frame.index !== this.nextIndex) {
         throw new VaneliaError('decoder', 'FRAME_ORDER', `frame ${frame.index} arrived where frame ${this.nextIndex} was expected.`);
       }

@@ -1,6 +1,7 @@
 import type { ServerReadableStream, ServerWritableStream } from '@grpc/grpc-js';
 import {
   DecoderService,
+  PixelFormat,
   type DecodeRequest,
   type DecodeResponse,
   type DecoderServer,
@@ -53,6 +54,7 @@ export function decoderService(options: DecoderServerOptions): ServiceRegistrati
         batchSize: request.batchSize || options.defaultBatchSize,
         startFrame: request.startFrame,
         endFrame: request.endFrame,
+        format: request.format || PixelFormat.PIXEL_FORMAT_RGB8,
         signal: abort.signal,
       })) {
         observeBatch('decode', frames.length, (performance.now() - started) / 1000);
@@ -77,6 +79,7 @@ export function decoderService(options: DecoderServerOptions): ServiceRegistrati
               crf: config.crf,
               preset: config.preset,
               audioSourcePath: audioSource,
+              frameFormat: config.frameFormat || PixelFormat.PIXEL_FORMAT_RGB8,
             });
           } else if (payload?.$case === 'batch') {
             if (!encoder) throw new VaneliaError('decoder', 'PROTOCOL', 'Encode got frames before its config.');

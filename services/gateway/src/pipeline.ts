@@ -1,4 +1,5 @@
 import { Metadata } from '@grpc/grpc-js';
+import { PixelFormat } from '@vanelia/proto';
 import type {
   CameraTrack,
   CompositeRequest,
@@ -77,8 +78,8 @@ function probe(clients: StageClients, path: string, o: { stageDeadlineMs: number
 }
 
 /** Decodes `paths.video` into batches (after the leading VideoInfo message). */
-async function* decodedBatches(clients: StageClients, jobId: string, path: string, o: Required<Omit<PipelineOptions, 'signal'>>, signal?: AbortSignal): AsyncGenerator<FrameBatch> {
-  const call = clients.decoder.decode({ jobId, sourcePath: path, batchSize: o.batchSize, startFrame: 0, endFrame: 0 }, callOptions(o));
+async function* decodedBatches(clients: StageClients, jobId: string, path: string, format: PixelFormat, o: Required<Omit<PipelineOptions, 'signal'>>, signal?: AbortSignal): AsyncGenerator<FrameBatch> {
+  const call = clients.decoder.decode({ jobId, sourcePath: path, batchSize: o.batchSize, startFrame: 0, endFrame: 0, format }, callOptions(o));
   for await (const message of readServerStream<DecodeResponse>('decoder', call, signal)) {
     if (message.payload?.$case === 'batch') yield message.payload.value;
   }
@@ -121,7 +122,7 @@ async function trackCameras(clients: StageClients, jobId: string, spec: JobSpec,
   };
   let sent = 0;
   const input = mapAsync(
-    counted(decodedBatches(clients, jobId, paths.video, o, signal), (n) => {
+    counted(decodedBatches(clients, jobId, paths.video, PixelFormat.PIXEL_FORMAT_RGB8, o, signal), (n) => {
       sent += n;
       observer.onProgress?.('decode', sent, video.frameCount);
     }),
@@ -153,7 +154,8 @@ export async function runPipeline(clients: StageClients, jobId: string, spec: Jo
   const track = usePose ? await trackCameras(clients, jobId, spec, paths, video, o, observer, signal) : undefined;
 
   let decoded = 0;
-  const frames = counted(decodedBatches(clients, jobId, paths.video, o, signal), (n) => {
+  // Frames travel as I420 (the codec's layout): half of RGB's bytes, and untouched frames are never converted.
+  const frames = counted(decodedBatches(clients, jobId, paths.video, PixelFormat.PIXEL_FORMAT_I420, o, signal), (n) => {
     decoded += n;
     observer.onProgress?.('decode', decoded, total);
   });
@@ -245,7 +247,7 @@ export async function runPipeline(clients: StageClients, jobId: string, spec: Jo
   const encode = await pipeClientStream<EncodeRequest, EncodeResponse>(
     'decoder',
     (cb) => clients.decoder.encode(callOptions(o), cb),
-    { payload: { $case: 'config', value: { jobId, outputPath: paths.output, video, audioSourcePath: video.hasAudio ? paths.video : '', crf: 0, preset: '' } } },
+    { payload: { $case: 'config', value: { jobId, outputPath: paths.output, video, audioSourcePath: video.hasAudio ? paths.video : '', crf: 0, preset: '', frameFormat: PixelFormat.PIXEL_FORMAT_I420 } } },
     encodeInput,
     signal,
   );

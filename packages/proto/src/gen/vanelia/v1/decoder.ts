@@ -22,7 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { FrameBatch } from "./frames.js";
+import { FrameBatch, PixelFormat, pixelFormatFromJSON, pixelFormatToJSON } from "./frames.js";
 import { VideoInfo } from "./video.js";
 
 export interface ProbeRequest {
@@ -37,6 +37,8 @@ export interface DecodeRequest {
   /** Decode only frames [start_frame, end_frame); end_frame 0 means to the end. */
   startFrame: number;
   endFrame: number;
+  /** RGB8 (default) or I420. */
+  format: PixelFormat;
 }
 
 export interface DecodeResponse {
@@ -55,6 +57,8 @@ export interface EncodeConfig {
   /** x264 constant rate factor (0 = server default) and preset ("" = server default). */
   crf: number;
   preset: string;
+  /** Format of the frames that follow: RGB8 (default) or I420. */
+  frameFormat: PixelFormat;
 }
 
 export interface EncodeRequest {
@@ -142,7 +146,7 @@ export const ProbeRequest: MessageFns<ProbeRequest> = {
 };
 
 function createBaseDecodeRequest(): DecodeRequest {
-  return { jobId: "", sourcePath: "", batchSize: 0, startFrame: 0, endFrame: 0 };
+  return { jobId: "", sourcePath: "", batchSize: 0, startFrame: 0, endFrame: 0, format: 0 };
 }
 
 export const DecodeRequest: MessageFns<DecodeRequest> = {
@@ -161,6 +165,9 @@ export const DecodeRequest: MessageFns<DecodeRequest> = {
     }
     if (message.endFrame !== 0) {
       writer.uint32(40).uint32(message.endFrame);
+    }
+    if (message.format !== 0) {
+      writer.uint32(48).int32(message.format);
     }
     return writer;
   },
@@ -218,6 +225,14 @@ export const DecodeRequest: MessageFns<DecodeRequest> = {
             message.endFrame = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.format = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -257,6 +272,7 @@ export const DecodeRequest: MessageFns<DecodeRequest> = {
         : isSet(object.end_frame)
         ? globalThis.Number(object.end_frame)
         : 0,
+      format: isSet(object.format) ? pixelFormatFromJSON(object.format) : 0,
     };
   },
 
@@ -277,6 +293,9 @@ export const DecodeRequest: MessageFns<DecodeRequest> = {
     if (message.endFrame !== 0) {
       obj.endFrame = Math.round(message.endFrame);
     }
+    if (message.format !== 0) {
+      obj.format = pixelFormatToJSON(message.format);
+    }
     return obj;
   },
 
@@ -290,6 +309,7 @@ export const DecodeRequest: MessageFns<DecodeRequest> = {
     message.batchSize = object.batchSize ?? 0;
     message.startFrame = object.startFrame ?? 0;
     message.endFrame = object.endFrame ?? 0;
+    message.format = object.format ?? 0;
     return message;
   },
 };
@@ -396,7 +416,7 @@ export const DecodeResponse: MessageFns<DecodeResponse> = {
 };
 
 function createBaseEncodeConfig(): EncodeConfig {
-  return { jobId: "", outputPath: "", video: undefined, audioSourcePath: "", crf: 0, preset: "" };
+  return { jobId: "", outputPath: "", video: undefined, audioSourcePath: "", crf: 0, preset: "", frameFormat: 0 };
 }
 
 export const EncodeConfig: MessageFns<EncodeConfig> = {
@@ -418,6 +438,9 @@ export const EncodeConfig: MessageFns<EncodeConfig> = {
     }
     if (message.preset !== "") {
       writer.uint32(50).string(message.preset);
+    }
+    if (message.frameFormat !== 0) {
+      writer.uint32(56).int32(message.frameFormat);
     }
     return writer;
   },
@@ -483,6 +506,14 @@ export const EncodeConfig: MessageFns<EncodeConfig> = {
             message.preset = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.frameFormat = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -515,6 +546,11 @@ export const EncodeConfig: MessageFns<EncodeConfig> = {
         : "",
       crf: isSet(object.crf) ? globalThis.Number(object.crf) : 0,
       preset: isSet(object.preset) ? globalThis.String(object.preset) : "",
+      frameFormat: isSet(object.frameFormat)
+        ? pixelFormatFromJSON(object.frameFormat)
+        : isSet(object.frame_format)
+        ? pixelFormatFromJSON(object.frame_format)
+        : 0,
     };
   },
 
@@ -538,6 +574,9 @@ export const EncodeConfig: MessageFns<EncodeConfig> = {
     if (message.preset !== "") {
       obj.preset = message.preset;
     }
+    if (message.frameFormat !== 0) {
+      obj.frameFormat = pixelFormatToJSON(message.frameFormat);
+    }
     return obj;
   },
 
@@ -554,6 +593,7 @@ export const EncodeConfig: MessageFns<EncodeConfig> = {
     message.audioSourcePath = object.audioSourcePath ?? "";
     message.crf = object.crf ?? 0;
     message.preset = object.preset ?? "";
+    message.frameFormat = object.frameFormat ?? 0;
     return message;
   },
 };

@@ -18,6 +18,12 @@ export enum PixelFormat {
   PIXEL_FORMAT_GRAY8 = 3,
   /** PIXEL_FORMAT_DEPTH_F32 - 4 bytes a pixel, little-endian float32: depth along the camera's +z in scene units (0 = none). */
   PIXEL_FORMAT_DEPTH_F32 = 4,
+  /**
+   * PIXEL_FORMAT_I420 - Planar YUV 4:2:0 as H.264 stores it (BT.601, limited range): the Y plane, then U and V at half width
+   * and height; even sides; 1.5 bytes a pixel. Half of RGB8 on the wire, and no colour conversion for
+   * frames no stage changes.
+   */
+  PIXEL_FORMAT_I420 = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -38,6 +44,9 @@ export function pixelFormatFromJSON(object: any): PixelFormat {
     case 4:
     case "PIXEL_FORMAT_DEPTH_F32":
       return PixelFormat.PIXEL_FORMAT_DEPTH_F32;
+    case 5:
+    case "PIXEL_FORMAT_I420":
+      return PixelFormat.PIXEL_FORMAT_I420;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -57,6 +66,8 @@ export function pixelFormatToJSON(object: PixelFormat): string {
       return "PIXEL_FORMAT_GRAY8";
     case PixelFormat.PIXEL_FORMAT_DEPTH_F32:
       return "PIXEL_FORMAT_DEPTH_F32";
+    case PixelFormat.PIXEL_FORMAT_I420:
+      return "PIXEL_FORMAT_I420";
     case PixelFormat.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
