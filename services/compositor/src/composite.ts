@@ -18,7 +18,7 @@ import { sampleSceneDepth, type SceneDepth } from './scene-depth';
 export interface CompositeOptions {
   /** How much light the shadow removes at full strength, 0..1 (0 disables the shadow). */
   shadowOpacity?: number;
-  /** Depth tolerance of occlusion, relative to the product's depth (soft transition width). */
+  /** Occlusion: the scene must be nearer than the product by this fraction of its depth to hide it fully (soft below). */
   occlusionTolerance?: number;
   /** Feather silhouette pixels (3x3 binomial filter on the premultiplied layer). */
   featherEdges?: boolean;
@@ -128,9 +128,9 @@ export function compositeFrame(inputs: CompositeInputs, options: CompositeOption
         const scene = sampleSceneDepth(sceneDepth, x, y, fw, fh);
         if (scene > 0) {
           const own = depth[q];
-          if (own > 0) visible = Math.max(0, Math.min(1, (scene - own) / (opts.occlusionTolerance * own) + 0.5));
+          if (own > 0) visible = Math.max(0, Math.min(1, (scene - own) / (opts.occlusionTolerance * own) + 1));
           const ground = planeDepth ? planeDepth(x, y) : 0;
-          if (ground > 0 && shadow > 0) shadow *= Math.max(0, Math.min(1, (scene - ground) / (opts.occlusionTolerance * ground) + 0.5));
+          if (ground > 0 && shadow > 0) shadow *= Math.max(0, Math.min(1, (scene - ground) / (opts.occlusionTolerance * ground) + 1));
         }
       }
       const alpha = Math.min(1, premult[3]) * visible;
