@@ -23,10 +23,10 @@ export interface GlobalAlignmentOptions {
 
 export const GLOBAL_ALIGNMENT_DEFAULTS: Required<GlobalAlignmentOptions> = {
   maxIterations: 30,
-  tolerance: 1e-4,
+  tolerance: 1e-5,
   baseScale: 0.5,
   globalIterations: 2,
-  frameIterations: 3,
+  frameIterations: 1,
   initOnly: false,
 };
 
