@@ -1,6 +1,6 @@
 // Decode -> mesh -> encode throughput against the same work in one process, for 1080p input.
 // Usage: npx tsx bench/mesh-throughput.ts [--frames 120] [--runs 3]
-import { JobState } from '@vanelia/proto';
+import { JobState, PixelFormat } from '@vanelia/proto';
 import { gatewayClient, specFromArgs, startLocalMesh, submitJob, watchJob } from '@vanelia/cli';
 import { FrameEncoder, decodeFrames, probeVideo } from '@vanelia/decoder';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -24,8 +24,10 @@ await makeTestVideo(input, { widthPx: 1920, heightPx: 1080, fps: '30', frames, a
 async function inProcess(): Promise<number> {
   const started = performance.now();
   const info = await probeVideo(input);
-  const encoder = await FrameEncoder.open(join(dir, 'in-process.mp4'), info, info.audioCodec, { audioSourcePath: input });
-  for await (const batch of decodeFrames(input, info, { batchSize: 8 })) await encoder.write(batch);
+  // The mesh moves frames as I420; so does this baseline.
+  const format = PixelFormat.PIXEL_FORMAT_I420;
+  const encoder = await FrameEncoder.open(join(dir, 'in-process.mp4'), info, info.audioCodec, { audioSourcePath: input, frameFormat: format });
+  for await (const batch of decodeFrames(input, info, { batchSize: 8, format })) await encoder.write(batch);
   const result = await encoder.finish();
   if (result.frameCount !== frames) throw new Error(`in-process encoded ${result.frameCount} frames`);
   return frames / ((performance.now() - started) / 1000);
