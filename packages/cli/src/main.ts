@@ -24,6 +24,10 @@ usage:
   vanelia get JOB --gateway HOST:PORT [--output final.mp4] [--preview preview.png]
   vanelia cancel JOB --gateway HOST:PORT
   vanelia list --gateway HOST:PORT
+  vanelia render --model product.glb --cameras cameras.json --output DIR [--frames DIR] [--anchor X,Y,Z ...]
+      renders the product at every camera of a transforms.json (RGBA layers; composites when frames are given)
+  vanelia models check DIR [--load] [--provider cpu,webgpu,...] [--json]
+      checks an inpaint (refinement) model folder
 
 job options:
   --product-height M     real height of the product in metres (default: the file's size)
@@ -126,6 +130,19 @@ function needGateway(args: JobArgs): string {
 /** Runs one CLI invocation; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command = 'run', ...rest] = argv;
+  // Stage tools have their own flags; they are loaded only when asked for (the renderer pulls in three.js).
+  if (command === 'render') {
+    const { parseRenderArgs, renderCommand } = await import('../../../services/compositor/src/cli-render');
+    const result = await renderCommand(parseRenderArgs(rest));
+    for (const warning of result.warnings) process.stderr.write(`note: ${warning}\n`);
+    process.stdout.write(`${result.frames} cameras rendered, ${result.composited} composites; manifest ${result.manifestPath}\n`);
+    return 0;
+  }
+  if (command === 'models') {
+    if (rest[0] !== 'check') usageError('models takes the sub-command check');
+    const { modelsCheckCommand } = await import('../../../services/inpaint/src/cli-models-check');
+    return modelsCheckCommand(rest.slice(1));
+  }
   const { values, positionals } = parseArgs({ args: rest, options: JOB_OPTIONS, allowPositionals: true, strict: true });
   const args = values as JobArgs;
   if (args.help || command === 'help' || command === '--help' || command === '-h') {
