@@ -22,7 +22,8 @@ largest multiple of 16 that fits after resizing (1920x1080 -> 512x288, 1280x960 
 
 What the script changes for the export (outputs are checked against dust3r's own forward unless --no-check):
   * RoPE: dust3r may use the compiled cuRoPE2D kernel, which ONNX cannot express; every attention's rope
-    is replaced by an equivalent pure-PyTorch rotary embedding.
+    is replaced by an equivalent pure-PyTorch rotary embedding, and the patch positions become constants
+    (croco's PositionGetter uses torch.cartesian_prod, which the exporter cannot express).
   * ManyAR_PatchEmbed (training-time landscape/portrait handling) becomes PatchEmbedDust3R, as dust3r's
     own load_model() does for inference.
   * The heads' output transforms (depth_mode, conf_mode) are applied here with exp(x) - 1 in place of
@@ -65,6 +66,16 @@ class ExportRope2d(nn.Module):
     def forward(self, tokens, positions):
         y, x = tokens.chunk(2, dim=-1)
         return torch.cat((self._rope1d(y, positions[:, :, 0]), self._rope1d(x, positions[:, :, 1])), dim=-1)
+
+
+class ExportPositions:
+    """Patch (row, column) positions as a constant of the traced graph (croco's PositionGetter builds them with
+    torch.cartesian_prod, which the ONNX exporter cannot express)."""
+
+    def __call__(self, b, h, w, device):
+        h, w = int(h), int(w)
+        grid = torch.tensor([[y, x] for y in range(h) for x in range(w)], dtype=torch.int64, device=device)
+        return grid.view(1, h * w, 2).expand(b, -1, 2)
 
 
 def to_outputs(raw, depth_mode, conf_mode):
@@ -209,6 +220,7 @@ def main():
     reference = None if a.no_check else reference_outputs(model, img1, img2)
 
     swapped = replace_rope(model)
+    model.patch_embed.position_getter = ExportPositions()
     if a.fp16:
         model.half()
         model.downstream_head1.float()
