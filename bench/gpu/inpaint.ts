@@ -89,6 +89,7 @@ function timingFactory(times: RoleTimes, sessions: OnnxSession[], profilePrefix?
   return async (role, file, options) => {
     const session = await createSession('inpaint', file, {
       ...options,
+      label: `${role} model`,
       logSeverityLevel: 3,
       ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: `${profilePrefix}-${role}` } : {}),
     });

@@ -14,15 +14,21 @@ Shapes are exported with named dynamic axes; the session fixes them (free-dimens
 --static BATCHxHEIGHTxWIDTH (frames, pixels) for a fully static export.
 """
 import argparse
-import inspect
 import json
 import math
 import os
+import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "export"))
+from inpaint_onnx_contract import (  # noqa: E402
+    CONTROL_INPUTS, CONTROLNET_OUTPUTS, IMAGE, LATENT, RESIDUAL_DOWNSCALE, UNET_RESIDUAL_INPUTS, BATCH,
+    controlnet_axes, export_onnx, unet_axes, write_manifest,
+)
 
 # ----------------------------------------------------------------------------------------------- configs
 
@@ -404,34 +410,6 @@ class FusedControlNetUNet(nn.Module):
         return self.unet(sample, timestep, encoder_hidden_states, residuals, mid)
 
 
-def residual_dims(f):
-    return ("latent_height", "latent_width") if f == 1 else (f"latent_height_div{f}", f"latent_width_div{f}")
-
-
-DOWNSCALE = [1, 1, 1, 2, 2, 2, 4, 4, 4, 8, 8, 8]
-
-
-def export(module, args, path, input_names, output_names, dynamic_axes, static):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    kwargs = dict(input_names=input_names, output_names=output_names, opset_version=17, do_constant_folding=True)
-    if not static:
-        kwargs["dynamic_axes"] = dynamic_axes
-    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
-        kwargs["dynamo"] = False
-    started = time.time()
-    with torch.no_grad():
-        torch.onnx.export(module, args, path, **kwargs)
-    import onnx  # noqa: WPS433
-
-    model = onnx.load(path)  # gathers external data written beside a >2 GB export
-    if model.ByteSize() > 1_900_000_000 or any(f.startswith(os.path.basename(path) + ".") or f.endswith(".weight") for f in os.listdir(os.path.dirname(path)) if f != os.path.basename(path)):
-        for f in os.listdir(os.path.dirname(path)):
-            if f != os.path.basename(path):
-                os.remove(os.path.join(os.path.dirname(path), f))
-        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True, location="model.onnx_data")
-    print(f"exported {path} in {time.time() - started:.1f} s", flush=True)
-
-
 def byte_tokenizer(folder):
     """A valid CLIP-format tokenizer with no merges (byte symbols only): enough to drive the pipeline."""
     os.makedirs(folder, exist_ok=True)
@@ -515,59 +493,38 @@ def main():
 
     ATTENTION["mode"] = a.attention
     frames, height, width = (int(x) for x in a.static.split("x")) if a.static else (1, 64 if a.tiny else 512, 64 if a.tiny else 512)
-    n, lh, lw = 2 * frames, height // 8, width // 8
-    static = bool(a.static)
+    n, static, out = 2 * frames, bool(a.static), a.out
     ehs = torch.randn(n, 77, c["cross_dim"], device=dev, dtype=dtype)
     t = torch.full((n,), 23, device=dev, dtype=torch.int64)
-    sample = torch.randn(n, 4, lh, lw, device=dev, dtype=dtype)
+    sample = torch.randn(n, 4, height // 8, width // 8, device=dev, dtype=dtype)
     cond = torch.randn(n, 3, height, width, device=dev, dtype=dtype)
     scale = torch.tensor(1.0, device=dev, dtype=dtype)
-    batch = {0: "batch"}
-    latent = {0: "batch", 2: "latent_height", 3: "latent_width"}
-    image = {0: "batch", 2: "height", 3: "width"}
-    res_names = [f"down_block_res_sample_{i}" for i in range(12)]
-    res_axes = {name: {0: "batch", 2: residual_dims(f)[0], 3: residual_dims(f)[1]} for name, f in zip(res_names, DOWNSCALE)}
-    mid_axes = {0: "batch", 2: "latent_height_div8", 3: "latent_width_div8"}
-    common_in = {"sample": latent, "timestep": batch, "encoder_hidden_states": batch}
-    control_in = {"controlnet_cond": image}
-    out = a.out
     models = {"text_encoder": "text_encoder/model.onnx", "unet": "unet/model.onnx", "vae_encoder": "vae_encoder/model.onnx", "vae_decoder": "vae_decoder/model.onnx"}
 
-    export(text, (torch.zeros(2, 77, dtype=torch.int64, device=dev),), f"{out}/text_encoder/model.onnx",
-           ["input_ids"], ["last_hidden_state"], {"input_ids": batch, "last_hidden_state": batch}, static)
+    export_onnx(text, (torch.zeros(2, 77, dtype=torch.int64, device=dev),), f"{out}/text_encoder/model.onnx",
+                ["input_ids"], ["last_hidden_state"], {"input_ids": BATCH, "last_hidden_state": BATCH}, static)
     if a.fused:
-        export(FusedControlNetUNet(unet, controlnet), (sample, t, ehs, cond, scale), f"{out}/unet/model.onnx",
-               ["sample", "timestep", "encoder_hidden_states", "controlnet_cond", "conditioning_scale"], ["out_sample"],
-               {**common_in, **control_in, "out_sample": latent}, static)
+        export_onnx(FusedControlNetUNet(unet, controlnet), (sample, t, ehs, cond, scale), f"{out}/unet/model.onnx",
+                    CONTROL_INPUTS, ["out_sample"], unet_axes(True), static)
     else:
         with torch.no_grad():
             residuals, mid = controlnet(sample, t, ehs, cond, scale)
-        export(ControlNetOutputs(controlnet), (sample, t, ehs, cond, scale), f"{out}/controlnet/model.onnx",
-               ["sample", "timestep", "encoder_hidden_states", "controlnet_cond", "conditioning_scale"], res_names + ["mid_block_res_sample"],
-               {**common_in, **control_in, **res_axes, "mid_block_res_sample": mid_axes}, static)
-        unet_res = [f"down_block_additional_residual_{i}" for i in range(12)]
-        export(UNetWithResiduals(unet), (sample, t, ehs, *residuals, mid), f"{out}/unet/model.onnx",
-               ["sample", "timestep", "encoder_hidden_states", *unet_res, "mid_block_additional_residual"], ["out_sample"],
-               {**common_in, **{u: res_axes[r] for u, r in zip(unet_res, res_names)}, "mid_block_additional_residual": mid_axes, "out_sample": latent}, static)
+        export_onnx(ControlNetOutputs(controlnet), (sample, t, ehs, cond, scale), f"{out}/controlnet/model.onnx",
+                    CONTROL_INPUTS, CONTROLNET_OUTPUTS, controlnet_axes(), static)
+        export_onnx(UNetWithResiduals(unet), (sample, t, ehs, *residuals, mid), f"{out}/unet/model.onnx",
+                    ["sample", "timestep", "encoder_hidden_states", *UNET_RESIDUAL_INPUTS], ["out_sample"], unet_axes(False), static)
         models["controlnet"] = "controlnet/model.onnx"
-    vae_tile = 512 if not a.tiny else 64
-    export(vae_enc, (torch.randn(1, 3, vae_tile, vae_tile, device=dev, dtype=dtype),), f"{out}/vae_encoder/model.onnx",
-           ["sample"], ["latent_mean"], {"sample": image, "latent_mean": latent}, False)
-    export(vae_dec, (torch.randn(1, 4, vae_tile // 8, vae_tile // 8, device=dev, dtype=dtype),), f"{out}/vae_decoder/model.onnx",
-           ["latent_sample"], ["sample"], {"latent_sample": latent, "sample": image}, False)
+    vae_tile = 64 if a.tiny else 512
+    export_onnx(vae_enc, (torch.randn(1, 3, vae_tile, vae_tile, device=dev, dtype=dtype),), f"{out}/vae_encoder/model.onnx",
+                ["sample"], ["latent_mean"], {"sample": IMAGE, "latent_mean": LATENT})
+    export_onnx(vae_dec, (torch.randn(1, 4, vae_tile // 8, vae_tile // 8, device=dev, dtype=dtype),), f"{out}/vae_decoder/model.onnx",
+                ["latent_sample"], ["sample"], {"latent_sample": LATENT, "sample": IMAGE})
     byte_tokenizer(f"{out}/tokenizer")
     ch = c["unet_channels"]
     residual_channels = [ch[0]] + [o for i, o in enumerate(ch) for _ in range(c["layers"] + (1 if i < 3 else 0))]
-    manifest = {
-        "format": "vanelia-inpaint-models", "version": 1, "precision": a.precision, "models": models,
-        "controlnetFused": a.fused, "tokenizer": "tokenizer", "unetInChannels": 4, "hiddenSize": c["cross_dim"],
-        "textLength": 77, "latentChannels": 4, "vaeScaleFactor": 8, "vaeScalingFactor": 0.18215,
-        "residualChannels": residual_channels, "midChannels": ch[-1], "residualDownscale": DOWNSCALE,
-        "source": f"architecture twins, random weights (seed {a.seed}), {'tiny' if a.tiny else 'SD 1.5 sizes'}, attention {a.attention}"
-        + (f", static {a.static}" if static else ""),
-    }
-    with open(f"{out}/manifest.json", "w") as f:
-        json.dump(manifest, f, indent=2)
+    source = (f"architecture twins, random weights (seed {a.seed}), {'tiny' if a.tiny else 'SD 1.5 sizes'}, attention {a.attention}"
+              + (f", static {a.static}" if static else ""))
+    write_manifest(out, a.precision, models, a.fused, 4, c["cross_dim"], residual_channels, ch[-1], RESIDUAL_DOWNSCALE, source)
     with open(f"{out}/twins.json", "w") as f:
         json.dump(results, f, indent=2)
     print("wrote", out, flush=True)

@@ -2,6 +2,7 @@
  * Refinement presets and the job settings resolved from a request: preset values, then the request's
  * overrides (0 or empty keeps the preset's), then validation with every problem in one error.
  */
+import type { RefineConfig } from '@vanelia/proto';
 import { VaneliaError } from '@vanelia/runtime';
 import { validateSchedulerSettings, type SchedulerName, type SchedulerSettings } from './scheduler/scheduler';
 
@@ -23,19 +24,7 @@ export const PRESETS: Record<PresetName, Preset> = {
 export type RefineMode = 'roi' | 'whole_frame';
 
 /** A request's settings as the proto carries them (0 / '' = not set). */
-export interface RefineRequestSettings {
-  prompt: string;
-  negativePrompt: string;
-  preset: string;
-  steps: number;
-  strength: number;
-  guidanceScale: number;
-  seed: number | bigint;
-  mode: string;
-  roiSizePx: number;
-  frameInterval: number;
-  batchSize: number;
-}
+export type RefineRequestSettings = Omit<RefineConfig, 'jobId' | 'enabled'>;
 
 /** Service-side settings that a request does not carry. */
 export interface RefineServiceSettings {
@@ -110,7 +99,7 @@ export function resolveRefineSettings(request: RefineRequestSettings, service: R
     scheduler,
     guidanceScale: request.guidanceScale || base.guidanceScale,
     conditioningScale: s.conditioningScale,
-    seed: BigInt(request.seed),
+    seed: BigInt(Math.trunc(request.seed)),
     mode,
     roiSizePx,
     roiMarginPx: s.roiMarginPx,

@@ -5,6 +5,7 @@
  * Without models (or when disabled) frames pass through and the report says why.
  */
 import { createRandom } from '@vanelia/onnx';
+import type { RefineReport } from '@vanelia/proto';
 import { VaneliaError, silentLogger, type Logger } from '@vanelia/runtime';
 import type { ModelSet } from './models/model-set';
 import { chooseBatchSize, runInChunks } from './pipeline/batching';
@@ -42,14 +43,8 @@ export interface RefinedFrame {
   data: Uint8Array;
 }
 
-export interface RefineReportData {
-  refined: boolean;
-  reason: string;
-  stepsRun: number;
-  startSigma: number;
-  startTimestep: number;
-  batchSize: number;
-}
+/** The report of a batch, as the proto's RefineReport. */
+export type RefineReportData = RefineReport;
 
 export interface RefineJobDeps {
   /** Opened models; undefined when none are installed (frames pass through). */
@@ -133,11 +128,18 @@ export class RefineJob {
 
   private prepare(f: CompositeFrame, plan: RegionPlan): PreparedFrame {
     const { cropBox, modelWidthPx: w, modelHeightPx: h } = plan;
-    const rgb = sampleBox({ widthPx: f.widthPx, heightPx: f.heightPx, channels: 3, data: f.composite }, cropBox, w, h);
-    const maskValues = sampleBox({ widthPx: f.widthPx, heightPx: f.heightPx, channels: 1, data: f.mask }, cropBox, w, h);
-    const mask = maskValues.map((v) => (v >= 127.5 ? 1 : 0));
-    const image = rgb.map((v) => v / 127.5 - 1);
-    const control = rgb.map((v, k) => (mask[k % (w * h)] === 1 ? -1 : v / 255));
+    const image = sampleBox({ widthPx: f.widthPx, heightPx: f.heightPx, channels: 3, data: f.composite }, cropBox, w, h);
+    const mask = sampleBox({ widthPx: f.widthPx, heightPx: f.heightPx, channels: 1, data: f.mask }, cropBox, w, h);
+    const n = w * h;
+    for (let p = 0; p < n; p++) mask[p] = mask[p] >= 127.5 ? 1 : 0;
+    const control = new Float32Array(3 * n);
+    for (let k = 0; k < 3; k++) {
+      for (let p = 0; p < n; p++) {
+        const v = image[k * n + p];
+        control[k * n + p] = mask[p] === 1 ? -1 : v / 255;
+        image[k * n + p] = v / 127.5 - 1;
+      }
+    }
     return { image, mask, control };
   }
 
@@ -153,7 +155,7 @@ export class RefineJob {
     return noise;
   }
 
-  /** Refines the key frames of one size; returns refined crops as planar [3, h, w] floats in 0..255. */
+  /** Refines the key frames of one size; returns refined crops as planar [3, h, w] floats in [-1, 1]. */
   private async diffuse(models: ModelSet, items: readonly { frame: CompositeFrame; plan: RegionPlan }[], warnings: string[]): Promise<Float32Array[]> {
     const prompt = await (this.prompt ??= encodePrompt(models, this.settings.prompt, this.settings.negativePrompt));
     if (this.batch.batchSize <= 0) {
@@ -165,7 +167,7 @@ export class RefineJob {
       items,
       this.batch,
       async (chunk, size) => {
-        const decoded = await diffuseBatch(models, size, {
+        return diffuseBatch(models, size, {
           frames: chunk.map((it) => this.prepare(it.frame, it.plan)),
           heightPx: h,
           widthPx: w,
@@ -178,7 +180,6 @@ export class RefineJob {
             vaeTilePx: this.settings.vaeTilePx,
           },
         });
-        return decoded.map((d) => d.map((v) => Math.min(255, Math.max(0, (v + 1) * 127.5))));
       },
       warnings,
       this.logger,
@@ -188,7 +189,7 @@ export class RefineJob {
   /** Refines one batch of composited frames (in order); frames come back in the same order. */
   async refineBatch(frames: readonly CompositeFrame[]): Promise<RefineBatchResult> {
     frames.forEach(checkFrame);
-    const out: RefinedFrame[] = frames.map((f) => ({ index: f.index, widthPx: f.widthPx, heightPx: f.heightPx, ptsUs: f.ptsUs, data: Uint8Array.from(f.composite) }));
+    const out: RefinedFrame[] = frames.map((f) => ({ index: f.index, widthPx: f.widthPx, heightPx: f.heightPx, ptsUs: f.ptsUs, data: f.composite.slice() }));
     const warnings: string[] = [];
     const models = this.deps.models;
     if (!this.active || !models) return { frames: out, report: this.report(false), warnings };
@@ -225,6 +226,7 @@ export class RefineJob {
     const area = intersectBoxes(clipBox(f.region, s.featherPx, f.widthPx, f.heightPx)!, crop)!;
     const mask: Raster = { widthPx: f.widthPx, heightPx: f.heightPx, channels: 1, data: f.mask };
     const values = resampleToArea(refined, plan.modelWidthPx, plan.modelHeightPx, crop, area);
+    for (let i = 0; i < values.length; i++) values[i] = Math.min(255, Math.max(0, (values[i] + 1) * 127.5));
     blendArea({ widthPx: f.widthPx, heightPx: f.heightPx, channels: 3, data: target.data }, area, featherWeights(mask, area, s.featherPx), values);
     return keyResidual(f.index, f.region, area, { widthPx: f.widthPx, heightPx: f.heightPx, channels: 3, data: f.composite }, values);
   }

@@ -80,20 +80,8 @@ export function inpaintService(options: InpaintServerOptions): ServiceRegistrati
         const payload = message.payload;
         if (payload?.$case === 'config') {
           if (job) throw new VaneliaError('inpaint', 'PROTOCOL', 'Refine got a second config message.');
-          const c = payload.value;
-          job = engine.openJob(c.jobId, c.enabled, {
-            prompt: c.prompt,
-            negativePrompt: c.negativePrompt,
-            preset: c.preset,
-            steps: c.steps,
-            strength: c.strength,
-            guidanceScale: c.guidanceScale,
-            seed: c.seed,
-            mode: c.mode,
-            roiSizePx: c.roiSizePx,
-            frameInterval: c.frameInterval,
-            batchSize: c.batchSize,
-          });
+          const { jobId, enabled, ...settings } = payload.value;
+          job = engine.openJob(jobId, enabled, settings);
         } else if (payload?.$case === 'batch') {
           if (!job) throw new VaneliaError('inpaint', 'PROTOCOL', 'Refine got frames before its config.');
           const started = performance.now();

@@ -73,6 +73,13 @@ function maskToLatent(mask: Float32Array, heightPx: number, widthPx: number, fac
   return out;
 }
 
+/** A copy of `values` times `factor`. */
+function scaled(values: Float32Array, factor: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i] * factor;
+  return out;
+}
+
 /** Splits a [n·size] array into n views. */
 function split(values: Float32Array, n: number): Float32Array[] {
   const size = values.length / n;
@@ -97,7 +104,7 @@ async function vaeEncode(models: ModelSet, images: readonly Float32Array[], heig
     const spec = { tile: tilePx, overlap: 64, scale: 1 / m.vaeScaleFactor };
     for (const image of images) latents.push(await runTiled(image, 3, heightPx, widthPx, m.latentChannels, spec, (tile, th, tw) => encode(tile, 1, th, tw)));
   }
-  return latents.map((l) => l.map((v) => v * m.vaeScalingFactor));
+  return latents.map((l) => scaled(l, m.vaeScalingFactor));
 }
 
 /** VAE-decodes scaled latents to images [3, H, W] in [-1, 1], batched or sliced and tiled like vaeEncode. */
@@ -108,11 +115,18 @@ async function vaeDecode(models: ModelSet, latents: readonly Float32Array[], hei
     const runner = await models.session('vae_decoder', n, th * f, tw * f);
     return outputValues(await runner.run({ latent_sample: floatFeed(runner, 'latent_sample', batch, [n, m.latentChannels, th, tw]) }), 'sample');
   };
-  const scaled = latents.map((l) => l.map((v) => v / m.vaeScalingFactor));
-  if (heightPx <= tilePx && widthPx <= tilePx) return split(await decode(concat(scaled), scaled.length, heightPx / f, widthPx / f), scaled.length);
+  const unscaled = latents.map((l) => scaled(l, 1 / m.vaeScalingFactor));
+  if (heightPx <= tilePx && widthPx <= tilePx) return split(await decode(concat(unscaled), unscaled.length, heightPx / f, widthPx / f), unscaled.length);
   const spec = { tile: tilePx / f, overlap: 64 / f, scale: f };
   const out: Float32Array[] = [];
-  for (const latent of scaled) out.push(await runTiled(latent, m.latentChannels, heightPx / f, widthPx / f, 3, spec, (tile, th, tw) => decode(tile, 1, th, tw)));
+  for (const latent of unscaled) out.push(await runTiled(latent, m.latentChannels, heightPx / f, widthPx / f, 3, spec, (tile, th, tw) => decode(tile, 1, th, tw)));
+  return out;
+}
+
+/** The image with the pixels to refine set to 0 (the 9-channel UNet's masked-image input). */
+function maskedImage(f: PreparedFrame, n: number): Float32Array {
+  const out = f.image.slice();
+  for (let k = 0; k < 3; k++) for (let p = 0; p < n; p++) if (f.mask[p] >= 0.5) out[k * n + p] = 0;
   return out;
 }
 
@@ -144,7 +158,7 @@ export async function diffuseBatch(models: ModelSet, batch: number, input: Diffu
   const imageLatents = await vaeEncode(models, frames.map((f) => f.image), H, W, settings.vaeTilePx);
   const maskedLatents =
     m.unetInChannels === 9
-      ? await vaeEncode(models, frames.map((f) => f.image.map((v, k) => (f.mask[k % (H * W)] >= 0.5 ? 0 : v))), H, W, settings.vaeTilePx)
+      ? await vaeEncode(models, frames.map((f) => maskedImage(f, H * W)), H, W, settings.vaeTilePx)
       : [];
   const latentMasks = frames.map((f) => maskToLatent(f.mask, H, W, m.vaeScaleFactor));
   const x0 = concat(imageLatents);

@@ -28,27 +28,34 @@ export interface Raster {
 export function sampleBox(src: Raster, box: Box, outW: number, outH: number): Float32Array {
   const { widthPx: w, heightPx: h, channels: c, data } = src;
   const out = new Float32Array(c * outW * outH);
-  const sx = box.w / outW;
-  const sy = box.h / outH;
   const plane = outW * outH;
+  // Column taps once per call: source columns (times channels) and weights.
+  const col0 = new Int32Array(outW);
+  const col1 = new Int32Array(outW);
+  const colT = new Float32Array(outW);
+  for (let ox = 0; ox < outW; ox++) {
+    const fx = Math.min(w - 1, Math.max(0, box.x + (ox + 0.5) * (box.w / outW) - 0.5));
+    const x0 = Math.floor(fx);
+    col0[ox] = x0 * c;
+    col1[ox] = Math.min(w - 1, x0 + 1) * c;
+    colT[ox] = fx - x0;
+  }
   for (let oy = 0; oy < outH; oy++) {
-    const fy = Math.min(h - 1, Math.max(0, box.y + (oy + 0.5) * sy - 0.5));
+    const fy = Math.min(h - 1, Math.max(0, box.y + (oy + 0.5) * (box.h / outH) - 0.5));
     const y0 = Math.floor(fy);
-    const y1 = Math.min(h - 1, y0 + 1);
     const ty = fy - y0;
+    const row0 = y0 * w * c;
+    const row1 = Math.min(h - 1, y0 + 1) * w * c;
     for (let ox = 0; ox < outW; ox++) {
-      const fx = Math.min(w - 1, Math.max(0, box.x + (ox + 0.5) * sx - 0.5));
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(w - 1, x0 + 1);
-      const tx = fx - x0;
-      const i00 = (y0 * w + x0) * c;
-      const i01 = (y0 * w + x1) * c;
-      const i10 = (y1 * w + x0) * c;
-      const i11 = (y1 * w + x1) * c;
+      const tx = colT[ox];
+      const a = row0 + col0[ox];
+      const b = row0 + col1[ox];
+      const d = row1 + col0[ox];
+      const e = row1 + col1[ox];
       const o = oy * outW + ox;
       for (let k = 0; k < c; k++) {
-        const top = data[i00 + k] + (data[i01 + k] - data[i00 + k]) * tx;
-        const bottom = data[i10 + k] + (data[i11 + k] - data[i10 + k]) * tx;
+        const top = data[a + k] + (data[b + k] - data[a + k]) * tx;
+        const bottom = data[d + k] + (data[e + k] - data[d + k]) * tx;
         out[k * plane + o] = top + (bottom - top) * ty;
       }
     }
@@ -135,13 +142,30 @@ export function featherWeights(mask: Raster, area: Box, radiusPx: number): Float
 export function resampleToArea(refined: Float32Array, rw: number, rh: number, cropBox: Box, area: Box): Float32Array {
   const out = new Float32Array(3 * area.w * area.h);
   const plane = area.w * area.h;
-  const sx = rw / cropBox.w;
-  const sy = rh / cropBox.h;
+  const srcPlane = rw * rh;
+  const col0 = new Int32Array(area.w);
+  const col1 = new Int32Array(area.w);
+  const colT = new Float32Array(area.w);
+  for (let x = 0; x < area.w; x++) {
+    const fx = Math.min(rw - 1, Math.max(0, (area.x + x + 0.5 - cropBox.x) * (rw / cropBox.w) - 0.5));
+    col0[x] = Math.floor(fx);
+    col1[x] = Math.min(rw - 1, col0[x] + 1);
+    colT[x] = fx - col0[x];
+  }
   for (let y = 0; y < area.h; y++) {
-    const fy = (area.y + y + 0.5 - cropBox.y) * sy - 0.5;
-    for (let x = 0; x < area.w; x++) {
-      const fx = (area.x + x + 0.5 - cropBox.x) * sx - 0.5;
-      for (let k = 0; k < 3; k++) out[k * plane + y * area.w + x] = samplePlanar(refined, rw, rh, fx, fy, k);
+    const fy = Math.min(rh - 1, Math.max(0, (area.y + y + 0.5 - cropBox.y) * (rh / cropBox.h) - 0.5));
+    const y0 = Math.floor(fy);
+    const ty = fy - y0;
+    const row0 = y0 * rw;
+    const row1 = Math.min(rh - 1, y0 + 1) * rw;
+    for (let k = 0; k < 3; k++) {
+      const base = k * srcPlane;
+      for (let x = 0; x < area.w; x++) {
+        const tx = colT[x];
+        const top = refined[base + row0 + col0[x]] + (refined[base + row0 + col1[x]] - refined[base + row0 + col0[x]]) * tx;
+        const bottom = refined[base + row1 + col0[x]] + (refined[base + row1 + col1[x]] - refined[base + row1 + col0[x]]) * tx;
+        out[k * plane + y * area.w + x] = top + (bottom - top) * ty;
+      }
     }
   }
   return out;
