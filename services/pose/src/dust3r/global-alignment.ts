@@ -1,10 +1,11 @@
 import { VaneliaError } from '@vanelia/runtime';
 import { mat4FromRotationTranslation, type Mat4 } from '../geometry';
-import { alignmentLoss, cloneState, normaliseScale, observationSides, residualNorms, type AlignmentState } from './alignment-state';
+import { cloneState, normaliseScale, observationSides, residualNorms, type AlignmentState } from './alignment-state';
 import { frameStep } from './frame-step';
 import { globalStep } from './global-step';
 import { FOCAL_RANGE, focalBasePx, initialiseFromSpanningTree } from './mst-init';
 import type { PairObservation, SampleGrid } from './pair-observations';
+import { reweightSides } from './side-moments';
 
 export interface GlobalAlignmentOptions {
   /** Outer iterations (each: reweighting, a global pose step, a per-frame pose/focal/depth step). */
@@ -88,13 +89,13 @@ export function alignGlobally(grids: readonly SampleGrid[], observations: readon
   const sides = observationSides(observations);
   const state = initialiseFromSpanningTree(grids, observations);
   normaliseScale(state, o.baseScale);
-  let norms = residualNorms(state, sides);
-  const initialLoss = alignmentLoss(state, sides, norms);
+  const scene = median(Float64Array.from(state.depth.map(median)));
+  const minResidual = 1e-4 * scene;
+  let weighting = reweightSides(state, sides, minResidual);
+  const initialLoss = weighting.loss;
   let best = cloneState(state);
   let bestLoss = initialLoss;
   let loss = initialLoss;
-  const scene = median(Float64Array.from(state.depth.map(median)));
-  const minResidual = 1e-4 * scene;
   const focalRangePx = (f: number): readonly [number, number] => {
     const base = focalBasePx(grids[f]);
     return [FOCAL_RANGE.min * base, FOCAL_RANGE.max * base];
@@ -103,17 +104,12 @@ export function alignGlobally(grids: readonly SampleGrid[], observations: readon
   if (!o.initOnly) {
     for (; iterations < o.maxIterations; iterations++) {
       // Majorise |r| by |r|²/(2|r₀|): weights ω = w / |r₀| make each step a weighted least-squares problem.
-      const omegas = sides.map((side, i) => {
-        const out = new Float64Array(side.weights.length);
-        for (let k = 0; k < out.length; k++) out[k] = side.weights[k] / Math.max(norms[i][k], minResidual);
-        return out;
-      });
-      globalStep(state, sides, omegas, { iterations: o.globalIterations, anchorFrame: 0 });
-      frameStep(state, sides, omegas, { iterations: o.frameIterations, minDepth: 1e-6 * scene, focalRangePx });
+      globalStep(state, sides, weighting.moments, { iterations: o.globalIterations, anchorFrame: 0 });
+      frameStep(state, sides, weighting.omegas, { iterations: o.frameIterations, minDepth: 1e-6 * scene, focalRangePx });
       normaliseScale(state, o.baseScale);
-      norms = residualNorms(state, sides);
+      weighting = reweightSides(state, sides, minResidual, weighting);
       const previous = loss;
-      loss = alignmentLoss(state, sides, norms);
+      loss = weighting.loss;
       if (loss < bestLoss) {
         bestLoss = loss;
         best = cloneState(state);

@@ -1,7 +1,7 @@
 import { mat3Multiply, mat3Transpose, rotationFromVector, type Mat3 } from '../geometry';
 import type { AlignmentState, ObservationSide } from './alignment-state';
 import { factorEnvelopeCholesky, solveEnvelopeCholesky, solveWithFactor, type EnvelopeFactor } from './envelope-cholesky';
-import { sideMoments, type SideMoments } from './side-moments';
+import type { SideMoments } from './side-moments';
 
 /** Local parameter order of one side: frame (ω 0–2, t 3–5), pair (ω 6–8, log-scale 9, t 10–12). */
 const L = 13;
@@ -135,12 +135,12 @@ export interface GlobalStepOptions {
 
 /**
  * One global step of the alignment with depths and focals held: Levenberg-Marquardt on every frame pose and
- * every pair similarity at once, minimising the reweighted objective Σ ω |X − (sRP + t)|². Pair blocks are
+ * every pair similarity at once, minimising the reweighted objective Σ ω |X − (sRP + t)|² (from the sides'
+ * moments under the weights ω). Pair blocks are
  * eliminated (Schur complement), leaving a 6N×6N system whose envelope follows the scene graph. Returns the
  * reweighted cost after the step.
  */
-export function globalStep(state: AlignmentState, sides: readonly ObservationSide[], omegas: readonly Float64Array[], options: GlobalStepOptions): number {
-  const moments = sides.map((side, i) => sideMoments(state, side, omegas[i]));
+export function globalStep(state: AlignmentState, sides: readonly ObservationSide[], moments: readonly SideMoments[], options: GlobalStepOptions): number {
   const frames = state.grids.length;
   const edges = state.observations.length;
   const N = 6 * frames;
