@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { named, renderChart, run, VALUE_SETS } from './chart';
 import type { K8sObject } from './k8s-schema';
-import { exportedMetrics, metricNamesIn } from './metric-names';
+import { exportedMetrics, metricNamesIn, recordedStages } from './metric-names';
 
 interface Rule {
   alert?: string;
@@ -62,4 +62,12 @@ describe('PrometheusRule', () => {
     );
     expect(unknown).toEqual([]);
   });
+
+  it('selects GPU stages by the stage labels the pose and inpaint services record', () => {
+    const { rules } = writeRuleFile();
+    const saturated = rules.find((r) => r.alert === 'VaneliaGpuStageSaturated')!;
+    const selected = /stage=~"([^"]+)"/.exec(saturated.expr)![1].split('|').sort();
+    expect(selected).toEqual([...recordedStages('pose'), ...recordedStages('inpaint')].sort());
+  });
 });
+

@@ -16,6 +16,7 @@ import {
   type Deployment,
 } from './chart';
 import { validateObject, type K8sObject } from './k8s-schema';
+import { recordedStages } from './metric-names';
 
 const rendered = new Map<string, K8sObject[]>();
 function render(set: string): K8sObject[] {
@@ -107,9 +108,18 @@ describe.each(Object.keys(VALUE_SETS))('helm template with the %s values', (set)
       expect(hpa.spec.minReplicas).toBeLessThanOrEqual(hpa.spec.maxReplicas);
       const component = target.metadata.labels?.['app.kubernetes.io/component'];
       const types = hpa.spec.metrics.map((m: { type: string }) => m.type);
+      for (const m of hpa.spec.metrics.filter((m: { type: string }) => m.type === 'External')) {
+        // The queue a pool scales on is the one its own service's code records.
+        const stages = recordedStages(component!);
+        expect(stages.length, component).toBeGreaterThan(0);
+        expect(m.external.metric.selector.matchExpressions[0].values, hpa.metadata.name).toEqual(stages);
+      }
       if (component === 'inpaint') {
         const external = hpa.spec.metrics.find((m: { type: string }) => m.type === 'External').external;
-        expect(external.metric).toEqual({ name: 'vanelia_stage_queue_depth', selector: { matchLabels: { stage: 'inpaint' } } });
+        expect(external.metric).toEqual({
+          name: 'vanelia_stage_queue_depth',
+          selector: { matchExpressions: [{ key: 'stage', operator: 'In', values: recordedStages('inpaint') }] },
+        });
         expect(external.target.type).toBe('AverageValue');
       } else if (!target.metadata.labels?.['vanelia.dev/accelerator']) {
         expect(types, target.metadata.name).toContain('Resource');

@@ -101,3 +101,18 @@ export function metricNamesIn(expr: string): string[] {
   }
   return [...names];
 }
+
+/**
+ * The `stage` label values a service's code records metrics under (`observeBatch('composite', …)`,
+ * `stageQueueDepth.inc({ stage: 'inpaint' })`): its pipeline steps, which need not be its name.
+ */
+export function recordedStages(service: string): string[] {
+  const stages = new Set<string>();
+  for (const file of sourceFiles(join(REPO_ROOT, 'services', service, 'src'))) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/observeBatch\(\s*['"`]([a-z_]+)['"`]/g)) stages.add(m[1]);
+    for (const m of text.matchAll(/stage(?:QueueDepth|Frames|Errors|BatchSize|BatchDuration)\.(?:inc|dec|set|observe)\(\s*\{\s*stage:\s*['"`]([a-z_]+)['"`]/g)) stages.add(m[1]);
+  }
+  return [...stages].sort();
+}
+

@@ -99,6 +99,25 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- toYaml (get $names .) -}}
 {{- end -}}
 
+{{/* The `stage` label values a service's metrics use (its pipeline steps), as a YAML list. */}}
+{{- define "vanelia.metricStages" -}}
+{{- $stages := dict "decoder" (list "decode" "encode") "pose" (list "pose") "compositor" (list "composite") "inpaint" (list "inpaint") "gateway" (list "assemble") -}}
+{{- toYaml (get $stages .) -}}
+{{- end -}}
+
+{{/* `up` of the release's ready targets with a `stage` label: the job (component) name, or the step
+     name where a service records under one step of another name (compositor -> composite). */}}
+{{- define "vanelia.upByStage" -}}
+{{- $expr := printf "label_replace(up{%s} == 1, \"stage\", \"$1\", \"job\", \"(.*)\")" .selector -}}
+{{- range $service := list "decoder" "pose" "compositor" "inpaint" "gateway" -}}
+{{- $stages := include "vanelia.metricStages" $service | fromYamlArray -}}
+{{- if and (eq (len $stages) 1) (ne (first $stages) $service) -}}
+{{- $expr = printf "label_replace(%s, \"stage\", \"%s\", \"job\", \"%s\")" $expr (first $stages) $service -}}
+{{- end -}}
+{{- end -}}
+{{- $expr -}}
+{{- end -}}
+
 {{/* The gateway's address of one stage (dns:/// of the headless Service: every replica). */}}
 {{- define "vanelia.stageAddress" -}}
 {{- $svc := get .root.Values.services .service -}}
