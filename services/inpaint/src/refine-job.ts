@@ -41,6 +41,8 @@ export interface RefinedFrame {
   ptsUs: number;
   /** RGB8. */
   data: Uint8Array;
+  /** False when the frame is its composite unchanged (pass-through, product not in view). */
+  changed: boolean;
 }
 
 /** The report of a batch, as the proto's RefineReport. */
@@ -189,7 +191,7 @@ export class RefineJob {
   /** Refines one batch of composited frames (in order); frames come back in the same order. */
   async refineBatch(frames: readonly CompositeFrame[]): Promise<RefineBatchResult> {
     frames.forEach(checkFrame);
-    const out: RefinedFrame[] = frames.map((f) => ({ index: f.index, widthPx: f.widthPx, heightPx: f.heightPx, ptsUs: f.ptsUs, data: f.composite.slice() }));
+    const out: RefinedFrame[] = frames.map((f) => ({ index: f.index, widthPx: f.widthPx, heightPx: f.heightPx, ptsUs: f.ptsUs, data: f.composite.slice(), changed: false }));
     const warnings: string[] = [];
     const models = this.deps.models;
     if (!this.active || !models) return { frames: out, report: this.report(false), warnings };
@@ -204,7 +206,10 @@ export class RefineJob {
     }
     for (const group of bySize.values()) {
       const refined = await this.diffuse(models, group, warnings);
-      group.forEach((k, j) => residuals.set(k.frame.index, this.pasteBack(k.frame, k.plan, refined[j], out[k.i])));
+      group.forEach((k, j) => {
+        residuals.set(k.frame.index, this.pasteBack(k.frame, k.plan, refined[j], out[k.i]));
+        out[k.i].changed = true;
+      });
     }
     let carried = 0;
     frames.forEach((f, i) => {
@@ -212,7 +217,10 @@ export class RefineJob {
       const key = [...residuals.values()].filter((r) => r.index < f.index).pop() ?? this.lastKey;
       if (!key) return;
       const raster: Raster = { widthPx: f.widthPx, heightPx: f.heightPx, channels: 3, data: out[i].data };
-      if (applyCarry(raster, { widthPx: f.widthPx, heightPx: f.heightPx, channels: 1, data: f.mask }, f.region, this.settings.featherPx, key)) carried++;
+      if (applyCarry(raster, { widthPx: f.widthPx, heightPx: f.heightPx, channels: 1, data: f.mask }, f.region, this.settings.featherPx, key)) {
+        out[i].changed = true;
+        carried++;
+      }
     });
     this.lastKey = [...residuals.values()].pop() ?? this.lastKey;
     this.logger.debug('batch refined', { frames: frames.length, keys: keys.length, carried, batchSize: this.batch.batchSize });

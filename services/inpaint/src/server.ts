@@ -4,6 +4,7 @@ import {
   InpaintService,
   PixelFormat,
   type CompositeResponse,
+  type Frame,
   type InpaintServer,
   type ModelStatus,
   type ModelStatusRequest,
@@ -14,10 +15,12 @@ import {
   VaneliaError,
   assertFrame,
   batchId,
+  fromRgbFrame,
   observeBatch,
   rgbFrame,
   stageQueueDepth,
   streamHandler,
+  toRgbFrame,
   unaryHandler,
   writeMessage,
   type Logger,
@@ -31,30 +34,36 @@ export interface InpaintServerOptions {
   engine: InpaintEngine;
 }
 
-function compositeFrames(batch: CompositeResponse): CompositeFrame[] {
-  return batch.frames.map((f, n) => {
+const bytes = (frame: Frame) => new Uint8Array(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
+
+/** The received composites (RGB8 or I420, the mesh's transport format) and their RGB8 domain form. */
+function compositeFrames(batch: CompositeResponse): { received: Frame[]; frames: CompositeFrame[] } {
+  const received: Frame[] = [];
+  const frames = batch.frames.map((f, n) => {
     const composite = f.composite;
     const mask = f.inpaintMask;
     if (!composite || !mask) {
       throw new VaneliaError('inpaint', 'INVALID_FRAME', `batch ${batch.batchId} frame ${n} has no ${composite ? 'inpaint mask' : 'composite'}.`);
     }
-    assertFrame('inpaint', composite, { widthPx: composite.widthPx, heightPx: composite.heightPx, format: PixelFormat.PIXEL_FORMAT_RGB8 });
+    assertFrame('inpaint', composite);
     assertFrame('inpaint', mask, { widthPx: composite.widthPx, heightPx: composite.heightPx, format: PixelFormat.PIXEL_FORMAT_GRAY8 });
+    received.push(composite);
     const r = f.region ?? { xPx: 0, yPx: 0, widthPx: 0, heightPx: 0 };
     return {
       index: composite.index,
       widthPx: composite.widthPx,
       heightPx: composite.heightPx,
       ptsUs: composite.ptsUs,
-      composite: new Uint8Array(composite.data.buffer, composite.data.byteOffset, composite.data.byteLength),
-      mask: new Uint8Array(mask.data.buffer, mask.data.byteOffset, mask.data.byteLength),
+      composite: bytes(toRgbFrame('inpaint', composite)),
+      mask: bytes(mask),
       region: { x: r.xPx, y: r.yPx, w: r.widthPx, h: r.heightPx },
     };
   });
+  return { received, frames };
 }
 
 async function refineOne(engine: InpaintEngine, job: RefineJob, batch: CompositeResponse): Promise<RefineResponse> {
-  const frames = compositeFrames(batch);
+  const { received, frames } = compositeFrames(batch);
   const result = await engine.exclusive(() => job.refineBatch(frames));
   const first = frames[0]?.index ?? 0;
   const last = frames[frames.length - 1]?.index ?? 0;
@@ -62,7 +71,10 @@ async function refineOne(engine: InpaintEngine, job: RefineJob, batch: Composite
     batch: {
       jobId: job.jobId,
       batchId: batch.batchId || batchId(job.jobId, first, last),
-      frames: result.frames.map((f) => rgbFrame(f.index, f.widthPx, f.heightPx, f.data, f.ptsUs)),
+      // unchanged frames go back as they came; refined ones in the format they came in
+      frames: result.frames.map((f, i) =>
+        f.changed ? fromRgbFrame('inpaint', rgbFrame(f.index, f.widthPx, f.heightPx, f.data, f.ptsUs), received[i].format) : received[i],
+      ),
     },
     report: result.report,
     warnings: [...batch.warnings, ...result.warnings],

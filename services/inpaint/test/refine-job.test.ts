@@ -30,6 +30,7 @@ describe('RefineJob on tiny models (CPU provider)', () => {
     expect(result.report).toMatchObject({ refined: true, reason: '', stepsRun: 3, startTimestep: 23, batchSize: 2 });
     expect(result.report.startSigma).toBeCloseTo(0.14714, 4);
     expect(result.frames.map((f) => f.index)).toEqual([0, 1, 2]);
+    expect(result.frames.every((f) => f.changed)).toBe(true);
     for (const [i, f] of result.frames.entries()) {
       expect(f.data.length).toBe(frames[i].composite.length);
       expect(diff(f.data, frames[i].composite).count).toBeGreaterThan(100);
@@ -190,11 +191,13 @@ describe('RefineJob on tiny models (CPU provider)', () => {
     const none = await run(new RefineJob('n', settings(), true, {}), frames);
     expect(none.report).toMatchObject({ refined: false, reason: NO_MODELS_REASON });
     none.frames.forEach((f, i) => expect(diff(f.data, frames[i].composite).max).toBe(0));
+    expect(none.frames.some((f) => f.changed)).toBe(false);
     const models = await ModelSet.open(tinyFolder());
     const off = await run(new RefineJob('o', settings(), false, { models }), frames);
     expect(off.report).toMatchObject({ refined: false, reason: 'refinement disabled for this job' });
     const away = await run(new RefineJob('a', settings(), true, { models }), scene(1, { region: () => ({ x: 0, y: 0, w: 0, h: 0 }) }));
     expect(away.report).toMatchObject({ refined: false, reason: 'the product is not in view in this batch' });
+    expect(away.frames[0].changed).toBe(false);
   });
 
   it('rejects frames whose bytes do not match their size', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { InpaintClient, PixelFormat, type RefineRequest, type RefineResponse } from '@vanelia/proto';
-import { createMeshClient, grayFrame, rgbFrame, silentLogger, startService, type RunningService } from '@vanelia/runtime';
+import { createMeshClient, grayFrame, i420ToRgb, rgbFrame, rgbToI420, silentLogger, startService, type RunningService } from '@vanelia/runtime';
 import { loadInpaintConfig } from '../src/config';
 import { InpaintEngine } from '../src/inpaint-engine';
 import { inpaintService } from '../src/server';
@@ -39,8 +39,12 @@ const config = (over: Partial<NonNullable<Extract<RefineRequest['payload'], { $c
   },
 });
 
-function batchMessage(first: number, count: number): RefineRequest {
+function batchMessage(first: number, count: number, format = PixelFormat.PIXEL_FORMAT_RGB8): RefineRequest {
   const frames = scene(count, {}, first);
+  const composite = (f: (typeof frames)[number]) =>
+    format === PixelFormat.PIXEL_FORMAT_I420
+      ? { ...rgbFrame(f.index, f.widthPx, f.heightPx, f.composite, f.ptsUs), format, data: rgbToI420(f.composite, f.widthPx, f.heightPx) }
+      : rgbFrame(f.index, f.widthPx, f.heightPx, f.composite, f.ptsUs);
   return {
     payload: {
       $case: 'batch',
@@ -49,7 +53,7 @@ function batchMessage(first: number, count: number): RefineRequest {
         batchId: `job-1/${first}-${first + count - 1}`,
         warnings: ['from the compositor'],
         frames: frames.map((f) => ({
-          composite: rgbFrame(f.index, f.widthPx, f.heightPx, f.composite, f.ptsUs),
+          composite: composite(f),
           inpaintMask: grayFrame(f.index, f.widthPx, f.heightPx, f.mask),
           region: { xPx: f.region.x, yPx: f.region.y, widthPx: f.region.w, heightPx: f.region.h },
         })),
@@ -71,6 +75,19 @@ describe('Inpaint gRPC service', () => {
     expect(diff(new Uint8Array(out[0].data), frames[0].composite).count).toBeGreaterThan(100);
     const status = await new Promise((resolve, reject) => client.getModelStatus({}, (e, s) => (e ? reject(e) : resolve(s))));
     expect(status).toMatchObject({ installed: true, provider: 'cpu', precision: 'fp32', problems: [] });
+  });
+
+  it('takes I420 composites and answers in I420; unchanged frames go back byte for byte', async () => {
+    const { client } = await serve(tinyFolder());
+    const request = batchMessage(0, 1, PixelFormat.PIXEL_FORMAT_I420);
+    const [refined] = await refine(client, [config(), request]);
+    const sent = (request.payload as Extract<RefineRequest['payload'], { $case: 'batch' }>).value.frames[0].composite!;
+    const got = refined.batch!.frames[0];
+    expect(got.format).toBe(PixelFormat.PIXEL_FORMAT_I420);
+    expect(got.data.byteLength).toBe(sent.data.byteLength);
+    expect(diff(i420ToRgb(got.data, got.widthPx, got.heightPx), i420ToRgb(sent.data, sent.widthPx, sent.heightPx)).count).toBeGreaterThan(100);
+    const [passed] = await refine(client, [config({ enabled: false }), request]);
+    expect(Buffer.compare(passed.batch!.frames[0].data, sent.data)).toBe(0);
   });
 
   it('passes frames through and says so when no models are installed', async () => {
