@@ -24,6 +24,8 @@ usage:
   vanelia get JOB --gateway HOST:PORT [--output final.mp4] [--preview preview.png]
   vanelia cancel JOB --gateway HOST:PORT
   vanelia list --gateway HOST:PORT
+  vanelia track --input <video | folder of frames> --output cameras.json [--backend dust3r|tracker] [--model-dir DIR]
+      estimates every frame's camera and writes a NeRF-style transforms.json
   vanelia render --model product.glb --cameras cameras.json --output DIR [--frames DIR] [--anchor X,Y,Z ...]
       renders the product at every camera of a transforms.json (RGBA layers; composites when frames are given)
   vanelia models check DIR [--load] [--provider cpu,webgpu,...] [--json]
@@ -136,6 +138,11 @@ export async function main(argv: string[]): Promise<number> {
     const result = await renderCommand(parseRenderArgs(rest));
     for (const warning of result.warnings) process.stderr.write(`note: ${warning}\n`);
     process.stdout.write(`${result.frames} cameras rendered, ${result.composited} composites; manifest ${result.manifestPath}\n`);
+    return 0;
+  }
+  if (command === 'track') {
+    const { runTrackCommand } = await import('../../../services/pose/src/cli-track');
+    process.stdout.write(`${await runTrackCommand(rest)}\n`);
     return 0;
   }
   if (command === 'models') {
