@@ -74,6 +74,20 @@ export function parseProviderList(text: string): ProviderName[] {
   return names as ProviderName[];
 }
 
+/**
+ * An environment-variable parser for a provider list (fits @vanelia/runtime's `loadConfig` schemas): unset or
+ * empty gives `fallback`; errors name the variable.
+ */
+export function providerListEnv(fallback: string): (raw: string | undefined, name: string) => ProviderName[] {
+  return (raw, name) => {
+    try {
+      return parseProviderList(raw === undefined || raw === '' ? fallback : raw);
+    } catch (error) {
+      throw new Error(`${name}: ${(error as Error).message}`);
+    }
+  };
+}
+
 /** The shape onnxruntime-node's session options expect for one provider. */
 export function toOrtProvider(config: ProviderConfig): { name: string } & Record<string, unknown> {
   const options = providerOptions(config);

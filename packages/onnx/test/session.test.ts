@@ -11,6 +11,7 @@ import {
   createSession,
   isOutOfMemoryMessage,
   parseProviderList,
+  providerListEnv,
   readModelHeader,
   readModelHeaderFromBytes,
   resolveSessionOptions,
@@ -114,6 +115,8 @@ describe('session helpers', () => {
     expect(parseProviderList(' WebGPU, cpu ')).toEqual(['webgpu', 'cpu']);
     expect(() => parseProviderList('metal,cpu')).toThrow(/unknown execution provider metal/);
     expect(() => parseProviderList(' , ')).toThrow(/empty/);
+    expect(providerListEnv('cpu')(undefined, 'X_PROVIDERS')).toEqual(['cpu']);
+    expect(() => providerListEnv('cpu')('gpu', 'X_PROVIDERS')).toThrow(/^X_PROVIDERS: unknown execution provider gpu/);
   });
 
   it('recognises out-of-memory messages', () => {

@@ -1,15 +1,7 @@
 /** The inpaint service's settings from the environment, parsed once. */
 import { baseServiceSchema, env, loadConfig, type ConfigOf } from '@vanelia/runtime';
-import { parseProviderList, type ProviderName } from '@vanelia/onnx';
+import { providerListEnv } from '@vanelia/onnx';
 import { SCHEDULER_NAMES, type SchedulerName } from './scheduler/scheduler';
-
-const providers = (fallback: string) => (raw: string | undefined, name: string): ProviderName[] => {
-  try {
-    return parseProviderList(raw === undefined || raw === '' ? fallback : raw);
-  } catch (error) {
-    throw new Error(`${name}: ${(error as Error).message}`);
-  }
-};
 
 export function inpaintSchema() {
   return {
@@ -17,7 +9,7 @@ export function inpaintSchema() {
     /** Model folder (manifest.json + ONNX files); empty: no refinement models, frames pass through. */
     VANELIA_INPAINT_MODEL_DIR: env.string(''),
     /** Execution providers tried in order, e.g. "webgpu,cpu" or "cuda,cpu". */
-    VANELIA_INPAINT_PROVIDERS: providers('cpu'),
+    VANELIA_INPAINT_PROVIDERS: providerListEnv('cpu'),
     /** Device memory for the automatic batch size (0 = unknown: 4 on GPUs, 1 on the CPU). */
     VANELIA_INPAINT_DEVICE_MEMORY_GIB: env.int(0, { min: 0, max: 4096 }),
     /** Frames a UNet batch when a request leaves it 0 (0 = automatic). */

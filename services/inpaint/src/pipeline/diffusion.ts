@@ -5,7 +5,7 @@
  * [negative, prompt], guidance, scheduler update and — for a 4-channel UNet — the area outside the mask reset
  * to the re-noised original; finally VAE-decode.
  */
-import type { Tensor } from '@vanelia/onnx';
+import type { InferenceRunner, Tensor } from '@vanelia/onnx';
 import type { ModelSet } from '../models/model-set';
 import { CONTROLNET_MID_OUTPUT, controlnetOutput, RESIDUAL_COUNT, UNET_MID_INPUT, unetResidualInput } from '../models/model-contract';
 import { createScheduler } from '../scheduler/create-scheduler';
@@ -173,7 +173,7 @@ export async function diffuseBatch(models: ModelSet, batch: number, input: Diffu
   const unet = await models.session('unet', n, H, W);
   const ehsValues = repeat([input.prompt.negative, input.prompt.positive], [batch, batch]);
   const controlValues = repeat([concat(frames.map((f) => f.control))], [2]);
-  const conditioning = (runner: NonNullable<typeof controlnet>) => ({
+  const conditioning = (runner: InferenceRunner) => ({
     encoder_hidden_states: floatFeed(runner, 'encoder_hidden_states', ehsValues, [n, m.textLength, m.hiddenSize]),
     controlnet_cond: floatFeed(runner, 'controlnet_cond', controlValues, [n, 3, H, W]),
     conditioning_scale: floatFeed(runner, 'conditioning_scale', Float32Array.of(settings.conditioningScale), []),
