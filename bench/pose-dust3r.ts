@@ -113,11 +113,15 @@ function alignmentOnly(): void {
     observations.push(observePair(syntheticPredictions(scene, [pair], { noise: 0.005, seed: observations.length + 1 })[0], grids));
   }
   const times: number[] = [];
+  const cpu: number[] = [];
   let last;
   for (let r = 0; r < 3; r++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     last = alignGlobally(grids, observations);
     times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
   results.alignmentOnly = {
     frames: frameCount,
@@ -125,6 +129,7 @@ function alignmentOnly(): void {
     samplesPerFrame: grids[0].pixelIndex.length,
     msMedianOf3: median(times),
     runsMs: times,
+    cpuMsMedianOf3: median(cpu),
     iterations: last!.iterations,
     initialLoss: last!.initialLoss,
     finalLoss: last!.finalLoss,

@@ -86,6 +86,9 @@ function resolve(options: Dust3rBackendOptions): Required<Omit<Dust3rBackendOpti
   return out;
 }
 
+/** Frames resized at once before encoding. */
+const PREPROCESS_WINDOW = 8;
+
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new VaneliaError('pose', 'CANCELLED', 'tracking was cancelled.', { code: 'CANCELLED' });
 }
@@ -120,12 +123,16 @@ export function createDust3rBackend(options: Dust3rBackendOptions = {}): Dust3rB
   async function encodeFrames(m: Dust3rModels, frames: readonly Frame[], geometry: ModelGeometry, report: (done: number) => void, signal?: AbortSignal): Promise<FrameFeatures[]> {
     const shape = { heightPx: geometry.heightPx, widthPx: geometry.widthPx };
     const chunk = m.shapes.encoderBatch ?? o.encoderBatchSize;
+    // Resizing runs on sharp's thread pool: prepare a window of frames at once, then encode it in chunks.
+    const window = Math.max(chunk, PREPROCESS_WINDOW);
     const features: FrameFeatures[] = [];
-    for (let start = 0; start < frames.length; start += chunk) {
+    for (let start = 0; start < frames.length; start += window) {
       checkAborted(signal);
-      const images = await Promise.all(frames.slice(start, start + chunk).map((f) => preprocessFrame(f, geometry)));
-      features.push(...(await encodeImages(m, images, shape, chunk)));
-      report(features.length);
+      const images = await Promise.all(frames.slice(start, start + window).map((f) => preprocessFrame(f, geometry)));
+      for (let at = 0; at < images.length; at += chunk) {
+        features.push(...(await encodeImages(m, images.slice(at, at + chunk), shape, chunk)));
+        report(features.length);
+      }
     }
     return features;
   }
