@@ -46,6 +46,16 @@ export interface FrameInput {
   image: RgbImage;
 }
 
+export interface FrameTiming {
+  frameIndex: number;
+  /** Time spent waiting for the frame's layers (rendering and read-back not hidden behind compositing). */
+  renderWaitMs: number;
+  /** Composite and inpaint mask (JS, on this thread). */
+  compositeMs: number;
+  /** performance.now() when the frame was done. */
+  doneAtMs: number;
+}
+
 export interface CompositedFrame {
   frameIndex: number;
   /** RGB8 sRGB, full frame. */
@@ -64,6 +74,7 @@ export class CompositorJob {
   private readonly depth = new Map<number, SceneDepth>();
   /** Warnings not yet returned to the caller. */
   private pendingWarnings: string[];
+  private timings: FrameTiming[] = [];
 
   private constructor(
     readonly config: CompositorJobConfig,
@@ -112,20 +123,44 @@ export class CompositorJob {
     this.lit = true;
   }
 
-  /** Renders and composites frames in order. */
+  /** Renders and composites frames in order; the next frame renders while this one is composited. */
   async compositeFrames(frames: FrameInput[]): Promise<CompositedFrame[]> {
     await this.prepareLighting(frames);
+    this.timings = [];
+    const render = (frame: FrameInput | undefined): Promise<RenderedLayers> | undefined => {
+      const pose = frame && this.poseFor(frame);
+      if (!pose) return undefined;
+      const pending = this.renderer.render(this.stage, pose);
+      pending.catch(() => undefined); // awaited below; never left unhandled if compositing throws first
+      return pending;
+    };
     const out: CompositedFrame[] = [];
-    for (const frame of frames) out.push(await this.compositeOne(frame));
+    let next = render(frames[0]);
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i];
+      const waitStarted = performance.now();
+      const layers = await next;
+      const rendered = performance.now();
+      next = render(frames[i + 1]);
+      out.push(layers ? this.compositeLayers(frame, layers) : passThrough(frame));
+      const done = performance.now();
+      this.timings.push({ frameIndex: frame.frameIndex, renderWaitMs: rendered - waitStarted, compositeMs: done - rendered, doneAtMs: done });
+    }
     return out;
   }
 
-  private async compositeOne(frame: FrameInput): Promise<CompositedFrame> {
+  /** Per-frame timings of the last compositeFrames call (benchmarks, metrics). */
+  get lastTimings(): readonly FrameTiming[] {
+    return this.timings;
+  }
+
+  /** The frame's camera after checking its size; undefined (with a warning) when it has none. */
+  private poseFor(frame: FrameInput): CameraPose | undefined {
     const pose = this.cameras.get(frame.frameIndex);
     const { widthPx, heightPx } = frame.image;
     if (!pose) {
       this.pendingWarnings.push(`compositor: frame ${frame.frameIndex} has no camera; it passes through without the product.`);
-      return passThrough(frame);
+      return undefined;
     }
     if (pose.intrinsics.widthPx !== widthPx || pose.intrinsics.heightPx !== heightPx) {
       throw new VaneliaError(
@@ -134,7 +169,12 @@ export class CompositorJob {
         `frame ${frame.frameIndex} is ${widthPx}x${heightPx} but its camera is ${pose.intrinsics.widthPx}x${pose.intrinsics.heightPx}.`,
       );
     }
-    const layers = await this.renderer.render(this.stage, pose);
+    return pose;
+  }
+
+  private compositeLayers(frame: FrameInput, layers: RenderedLayers): CompositedFrame {
+    const { widthPx, heightPx } = frame.image;
+    const pose = this.cameras.get(frame.frameIndex)!;
     const { rgb, productAlpha, shadowStrength } = compositeFrame(
       {
         frame: frame.image,
