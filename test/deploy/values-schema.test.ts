@@ -11,6 +11,7 @@ describe('values.schema.json and the chart refuse values that cannot work, sayin
     ['the CUDA provider without a GPU', { 'services.decoder.pools.cpu.providers': '{cuda}' }, /decoder\/pools\/cpu.*gpu/],
     ['zero GPUs', { [`${INPAINT_POOL}.gpu.count`]: '0' }, /gpu\/count.*minimum|gpu\/count.*>= 1/],
     ['a batch of 0', { [`${INPAINT_POOL}.batchSize`]: '0' }, /batchSize/],
+    ['a pool without memory limits', { [`${INPAINT_POOL}.resources.limits.memory`]: 'null' }, /a100-80gb\/resources\/limits.*memory/],
     ['a job store that is neither sqlite nor redis', { 'services.gateway.jobStore': 'postgres://db/jobs' }, /jobStore/],
     ['a malformed image digest', { 'image.digests.inpaint-cuda12': 'sha256:abc' }, /digests/],
     ['an unknown discovery mode', { 'services.gateway.discovery': 'consul' }, /discovery/],
@@ -18,6 +19,14 @@ describe('values.schema.json and the chart refuse values that cannot work, sayin
       'two gateways on the sqlite store',
       { 'services.gateway.pools.cpu.replicas': '2' },
       /sqlite job store serves one gateway replica; set services.gateway.jobStore to redis/,
+    ],
+    [
+      'two gateway pools on the sqlite store',
+      {
+        'services.gateway.pools.spare.replicas': '1',
+        ...Object.fromEntries(['requests', 'limits'].flatMap((k) => [[`services.gateway.pools.spare.resources.${k}.cpu`, '1'], [`services.gateway.pools.spare.resources.${k}.memory`, '1Gi']])),
+      },
+      /sqlite job store serves one gateway replica/,
     ],
     [
       'an autoscaler with nothing to scale on',
@@ -60,5 +69,11 @@ describe('values that change the rendering', () => {
     const [gateway] = deploymentsOf(objects, 'gateway');
     expect(gateway.spec.replicas).toBe(3);
     expect(envOf(gateway.spec.template.spec.containers[0]).VANELIA_JOB_STORE).toBe('redis://redis:6379');
+  });
+
+  it('ask for nvidia.com/gpu when a pool names no GPU resource', () => {
+    const objects = renderChart({ set: { [`${INPAINT_POOL}.gpu.resource`]: 'null' } });
+    const [inpaint] = deploymentsOf(objects, 'inpaint');
+    expect(inpaint.spec.template.spec.containers[0].resources?.limits?.['nvidia.com/gpu']).toBe(1);
   });
 });
