@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedDataDir } from '@vanelia/runtime/test-data';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { evaluateTrajectory } from '../../src/geometry/pose-error';
+import { importLlffPosesBounds } from '../../src/io/llff';
+import { TrackerSession } from '../../src/tracker/tracker-session';
+import { renderSyntheticFrame, syntheticVideo } from '../fixtures/synthetic-scene';
+
+// The weight-free tracker end to end against exact and real ground truth. Targets (issue 3): after a
+// Sim(3) alignment, median rotation error < 1° and trajectory RMSE < 2% of the trajectory's extent.
+
+describe('tracker accuracy', () => {
+  it('tracks a rendered scene with exact poses and finds its focal length', () => {
+    const video = syntheticVideo(30, 480, 270);
+    const session = new TrackerSession();
+    for (let i = 0; i < 30; i++) session.push({ data: renderSyntheticFrame(video, i), widthPx: 480, heightPx: 270, channels: 3 });
+    const track = session.finish();
+    expect(track.cameras).toHaveLength(30);
+    const err = evaluateTrajectory(track.cameras.map((c) => c.cameraToWorldOpenCv), video.cameras.map((c) => c.cameraToWorldOpenCv));
+    expect(err.medianRotationErrorDeg).toBeLessThan(0.3);
+    expect(err.rmseRelative).toBeLessThan(0.005);
+    const k = track.cameras[0].intrinsics;
+    expect(Math.abs(k.fxPx / video.focalPx - 1)).toBeLessThan(0.02);
+    expect([k.cxPx, k.cyPx, k.widthPx, k.heightPx]).toEqual([240, 135, 480, 270]);
+    expect(track.points!.length).toBeGreaterThan(300);
+  });
+
+  it('tracks the LLFF fern photos (real footage, COLMAP poses as ground truth)', async () => {
+    const dir = join(sharedDataDir(), 'images-fern-llff');
+    const session = new TrackerSession();
+    let size = { w: 0, h: 0 };
+    for (let i = 0; i < 20; i++) {
+      const { data, info } = await sharp(join(dir, 'images_8', `image${String(i).padStart(3, '0')}.png`)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      size = { w: info.width, h: info.height };
+      session.push({ data: new Uint8Array(data.buffer, data.byteOffset, data.length), widthPx: info.width, heightPx: info.height, channels: 3 });
+    }
+    const track = session.finish();
+    const truth = importLlffPosesBounds(readFileSync(join(dir, 'poses_bounds.npy')), { widthPx: size.w, heightPx: size.h });
+    const err = evaluateTrajectory(track.cameras.map((c) => c.cameraToWorldOpenCv), truth.cameras.map((c) => c.cameraToWorldOpenCv));
+    expect(err.medianRotationErrorDeg).toBeLessThan(1);
+    expect(err.rmseRelative).toBeLessThan(0.02);
+    // Focal self-calibrated within 5% of COLMAP's (407.6 px at this size).
+    expect(Math.abs(track.cameras[0].intrinsics.fxPx / truth.cameras[0].intrinsics.fxPx - 1)).toBeLessThan(0.05);
+  });
+
+  it('refuses too few frames and frames of changing size with clear errors', () => {
+    const session = new TrackerSession();
+    session.push({ data: new Uint8Array(64 * 48 * 3), widthPx: 64, heightPx: 48, channels: 3 });
+    expect(() => session.finish()).toThrow(/pose: the tracker needs at least 2 frames, got 1/);
+    expect(() => session.push({ data: new Uint8Array(32 * 48 * 3), widthPx: 32, heightPx: 48, channels: 3 })).toThrow(/pose: frame 1 is 32x48, the first was 64x48/);
+    expect(() => session.push({ data: new Uint8Array(10), widthPx: 64, heightPx: 48, channels: 3 })).toThrow(/carries 10 bytes/);
+  });
+
+  it('fails cleanly on footage without texture', () => {
+    const session = new TrackerSession();
+    for (let i = 0; i < 5; i++) session.push({ data: new Uint8Array(96 * 64 * 3).fill(128), widthPx: 96, heightPx: 64, channels: 3 });
+    expect(() => session.finish()).toThrow(/pose: the tracker found no pair of frames to start from/);
+  });
+});
