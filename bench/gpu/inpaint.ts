@@ -3,7 +3,8 @@
  * 1080p video with a moving product: frames/s in ROI mode at several batch sizes and in whole-frame mode,
  * time per model role, and optionally an onnxruntime per-op profile of one batch.
  *
- *   node --import tsx bench/gpu/inpaint.ts --models /tmp/twins --provider webgpu --frames 100 --batches 1,4,8
+ *   node --import tsx bench/gpu/inpaint.ts --models tmp/twins --provider webgpu --frames 100 --modes roi --batches 4,8,1
+ *   node --import tsx bench/gpu/inpaint.ts --models tmp/twins --modes whole_frame --profile --profile-batch 4
  *   node --import tsx bench/gpu/inpaint.ts --tiny --provider cpu --frames 4 --width 320 --height 180 --roi 128 --batches 1,2
  *
  * Results: $OUT/inpaint.json when OUT is set, else bench/results/inpaint-<provider>[-tiny].json; a table last.
@@ -37,6 +38,7 @@ const { values: a } = parseArgs({
     strength: { type: 'string', default: '0.3' },
     'max-seconds': { type: 'string', default: '150' },
     profile: { type: 'boolean' },
+    'profile-batch': { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -228,7 +230,7 @@ for (const mode of modes) {
     console.log(JSON.stringify(row));
   }
 }
-const profile = a.profile ? await profileOnce(Number(a.batches!.split(',')[0])) : undefined;
+const profile = a.profile ? await profileOnce(Number(a['profile-batch'] ?? a.batches!.split(',')[0])) : undefined;
 const result = {
   benchmark: 'inpaint',
   date: new Date().toISOString(),
