@@ -40,11 +40,12 @@ function frameTargets(state: AlignmentState, frame: number, sides: readonly Obse
 
 /**
  * Σ W |z − d r|² with the best depth per sample (clamped positive), where z = Rᵀ(Ȳ − t) and
- * r = (a/f, b/f, 1); also returns those depths.
+ * r = (a/f, b/f, 1); also returns those depths and the camera-frame targets z (packed xyz).
  */
 function projectedCost(targets: FrameTargets, centred: Float64Array, r: Mat3, t: Float64Array, f: number, minDepth: number) {
   const count = targets.weight.length;
   const depth = new Float64Array(count);
+  const z = new Float64Array(3 * count);
   let cost = 0;
   for (let k = 0; k < count; k++) {
     const w = targets.weight[k];
@@ -55,13 +56,16 @@ function projectedCost(targets: FrameTargets, centred: Float64Array, r: Mat3, t:
     const z0 = r[0] * dx + r[3] * dy + r[6] * dz;
     const z1 = r[1] * dx + r[4] * dy + r[7] * dz;
     const z2 = r[2] * dx + r[5] * dy + r[8] * dz;
+    z[3 * k] = z0;
+    z[3 * k + 1] = z1;
+    z[3 * k + 2] = z2;
     const r0 = centred[2 * k] / f;
     const r1 = centred[2 * k + 1] / f;
     const d = Math.max((r0 * z0 + r1 * z1 + z2) / (r0 * r0 + r1 * r1 + 1), minDepth);
     depth[k] = d;
     cost += w * ((z0 - d * r0) ** 2 + (z1 - d * r1) ** 2 + (z2 - d) ** 2);
   }
-  return { cost, depth };
+  return { cost, depth, z };
 }
 
 export interface FrameStepOptions {
@@ -103,12 +107,9 @@ export function frameStep(state: AlignmentState, sides: readonly ObservationSide
       for (let k = 0; k < targets.weight.length; k++) {
         const w = targets.weight[k];
         if (w === 0) continue;
-        const dx = targets.point[3 * k] - t[0];
-        const dy = targets.point[3 * k + 1] - t[1];
-        const dz = targets.point[3 * k + 2] - t[2];
-        const z0 = r[0] * dx + r[3] * dy + r[6] * dz;
-        const z1 = r[1] * dx + r[4] * dy + r[7] * dz;
-        const z2 = r[2] * dx + r[5] * dy + r[8] * dz;
+        const z0 = current.z[3 * k];
+        const z1 = current.z[3 * k + 1];
+        const z2 = current.z[3 * k + 2];
         const q0 = centred[2 * k] / f;
         const q1 = centred[2 * k + 1] / f;
         const rr = q0 * q0 + q1 * q1 + 1;
