@@ -1,245 +1,215 @@
-import { JobState, type ErrorDetail, type Job, type JobEvent, type JobSpec, type StageProgress, type VideoInfo } from '@vanelia/proto';
-import { VaneliaError, errorDetailOf, type Logger } from '@vanelia/runtime';
+import { JobState, type Job, type JobEvent, type JobSpec, type VideoInfo } from '@vanelia/proto';
+import { VaneliaError, resolveStoragePath, type Logger } from '@vanelia/runtime';
+import { rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { EventEmitter, on } from 'node:events';
-import { runPipeline, type JobPaths, type PipelineOptions, type PipelineStage, type StageClients } from './pipeline';
-import type { JobStore } from './job-store';
+import { hostname } from 'node:os';
+import { jobEvent, newJob } from './job-progress';
+import { JobRun, jobFolder } from './job-run';
+import { isTerminal, type JobStore } from './job-store';
+import { countJobEnded, jobsQueued, jobsRunning } from './metrics';
+import type { MeshReplicas, PipelineOptions } from './pipeline';
 
 export interface JobManagerOptions {
   store: JobStore;
-  clients: StageClients;
+  replicas: MeshReplicas;
+  storageRoot: string;
   logger: Logger;
-  /** Storage-relative paths of a job's files. */
-  pathsOf: (job: Job) => JobPaths;
-  /** Jobs running at once on this gateway. */
+  /** This gateway's name in leases (default host, pid and a random suffix). */
+  owner?: string;
+  /** Jobs this gateway runs at once. */
   maxConcurrentJobs?: number;
-  pipeline?: Omit<PipelineOptions, 'signal'>;
+  /** Lease on a running job; another gateway continues it this long after its runner stopped renewing. */
+  leaseMs?: number;
+  /** How often the store is polled for queued jobs and lapsed leases (it also notifies). */
+  pollMs?: number;
+  /** Attempts of a job whose stage failed in a way a retry may fix (it continues from its checkpoint). */
+  maxJobAttempts?: number;
+  /** Wait before such a retry. */
+  retryBackoffMs?: number;
+  pipeline?: PipelineOptions;
+  /** Refuses a probed video over the limits (throws a VaneliaError). */
+  checkVideo?: (video: VideoInfo) => void;
 }
 
-const TERMINAL = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, JobState.JOB_STATE_CANCELLED]);
-export const isTerminal = (state: JobState): boolean => TERMINAL.has(state);
+export const JOB_MANAGER_DEFAULTS = {
+  maxConcurrentJobs: 2,
+  leaseMs: 15_000,
+  pollMs: 1000,
+  maxJobAttempts: 3,
+  retryBackoffMs: 2000,
+};
 
-const STAGE_ORDER: PipelineStage[] = ['decode', 'pose', 'composite', 'refine', 'encode'];
+export type JobManagerSettings = Required<Omit<JobManagerOptions, 'pipeline' | 'checkVideo'>> & Pick<JobManagerOptions, 'pipeline' | 'checkVideo'>;
 
-/** Accepts jobs, runs them through the mesh (a bounded number at once), persists and broadcasts their state. */
+/**
+ * Accepts jobs into the store and runs them: claims queued jobs (its share, when several gateways share
+ * a store), at most `maxConcurrentJobs` at once, and re-queues jobs whose gateway went away so they
+ * continue from their checkpoint. Watchers on any gateway see every change through the store.
+ */
 export class JobManager {
-  private readonly events = new EventEmitter();
-  private readonly running = new Map<string, AbortController>();
-  private readonly queue: string[] = [];
-  private readonly rates = new Map<string, { startedMs: number }>();
-  private readonly maxConcurrent: number;
+  readonly settings: JobManagerSettings;
+  private readonly running = new Map<string, JobRun>();
   private draining = false;
+  private stopped = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private unsubscribeQueued: (() => void) | undefined;
 
-  constructor(private readonly options: JobManagerOptions) {
-    this.maxConcurrent = options.maxConcurrentJobs ?? 2;
-    this.events.setMaxListeners(0);
+  constructor(options: JobManagerOptions) {
+    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    this.settings = { ...JOB_MANAGER_DEFAULTS, owner: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`, ...defined } as JobManagerSettings;
   }
 
-  /** Re-queues jobs a previous process left queued or running (nothing submitted is lost on restart). */
-  async recover(): Promise<number> {
-    const pending = (await this.options.store.list())
-      .filter((j) => j.state === JobState.JOB_STATE_QUEUED || j.state === JobState.JOB_STATE_RUNNING)
-      .sort((a, b) => a.createdUnixMs - b.createdUnixMs);
-    for (const job of pending) {
-      job.state = JobState.JOB_STATE_QUEUED;
-      job.warnings.push('resumed after a gateway restart');
-      await this.save(job);
-      this.queue.push(job.id);
-    }
-    this.pump();
-    return pending.length;
-  }
-
-  /** Creates a job (or returns the one with the same idempotency key) and queues it. */
-  async create(spec: JobSpec, id: string = randomUUID()): Promise<Job> {
-    if (spec.idempotencyKey) {
-      const existing = await this.options.store.findByIdempotencyKey(spec.idempotencyKey);
-      if (existing) return existing;
-    }
-    const now = Date.now();
-    const job: Job = {
-      id, state: JobState.JOB_STATE_QUEUED, spec, stage: 'queued', framesDone: 0, framesTotal: 0,
-      createdUnixMs: now, updatedUnixMs: now, video: undefined, stages: [], warnings: [], error: undefined, resultSizeBytes: 0,
-    };
-    await this.save(job);
-    this.queue.push(job.id);
-    this.pump();
-    return job;
-  }
-
-  get(id: string): Promise<Job | undefined> {
-    return this.options.store.get(id);
-  }
-
-  list(): Promise<Job[]> {
-    return this.options.store.list();
-  }
-
-  async cancel(id: string): Promise<Job> {
-    const job = await this.mustGet(id);
-    if (isTerminal(job.state)) return job;
-    const queued = this.queue.indexOf(id);
-    if (queued >= 0) this.queue.splice(queued, 1);
-    job.state = JobState.JOB_STATE_CANCELLED;
-    job.stage = 'cancelled';
-    await this.save(job);
-    this.running.get(id)?.abort();
-    return job;
-  }
-
-  /** The job's current state, then every change until it ends. */
-  async *watch(id: string, signal?: AbortSignal): AsyncGenerator<JobEvent> {
-    const ac = new AbortController();
-    signal?.addEventListener('abort', () => ac.abort(), { once: true });
-    // Subscribe before reading the current state so no change falls between the two.
-    const changes = on(this.events, `job:${id}`, { signal: ac.signal });
-    try {
-      const job = await this.mustGet(id);
-      yield this.eventOf(job);
-      if (isTerminal(job.state)) return;
-      for await (const [changed] of changes as AsyncIterable<[Job]>) {
-        yield this.eventOf(changed);
-        if (isTerminal(changed.state)) return;
+  /** Starts taking work: queued jobs, and jobs a stopped gateway left behind once their lease lapses. */
+  async start(): Promise<void> {
+    this.unsubscribeQueued = await this.settings.store.onQueued(() => this.pump());
+    const poll = async (): Promise<void> => {
+      try {
+        const requeued = await this.settings.store.requeueExpired();
+        if (requeued.length > 0) this.settings.logger.info('re-queued jobs whose gateway stopped', { jobs: requeued });
+        jobsQueued.set(await this.settings.store.countQueued());
+      } catch (error) {
+        this.settings.logger.warn('job store poll failed', { error });
       }
-    } catch (error) {
-      if ((error as Error).name !== 'AbortError') throw error;
+      this.pump();
+      if (!this.stopped) this.pollTimer = setTimeout(() => void poll(), this.settings.pollMs);
+    };
+    await poll();
+  }
+
+  /** Creates a job (or returns the one submitted before with the same idempotency key). */
+  async create(spec: JobSpec, id: string = randomUUID()): Promise<{ job: Job; created: boolean }> {
+    const result = await this.settings.store.create(newJob(id, spec, Date.now()));
+    if (result.created) this.settings.logger.info('job queued', { jobId: id });
+    this.pump();
+    return result;
+  }
+
+  async get(id: string): Promise<Job> {
+    const job = await this.settings.store.get(id);
+    if (!job) throw new VaneliaError('gateway', 'JOB_NOT_FOUND', `no job has id ${JSON.stringify(id)}.`, { code: 'NOT_FOUND' });
+    return job;
+  }
+
+  findByIdempotencyKey(key: string): Promise<Job | undefined> {
+    return this.settings.store.findByIdempotencyKey(key);
+  }
+
+  list(state: JobState, offset: number, limit: number): Promise<{ jobs: Job[]; total: number }> {
+    return this.settings.store.list({ state, offset, limit });
+  }
+
+  /** Cancels a queued or running job on whichever gateway runs it; its work stops and its files go. */
+  async cancel(id: string): Promise<Job> {
+    const before = await this.get(id);
+    if (isTerminal(before.state)) return before;
+    const job = await this.settings.store.cancel(id, Date.now());
+    if (!job) throw new VaneliaError('gateway', 'JOB_NOT_FOUND', `no job has id ${JSON.stringify(id)}.`, { code: 'NOT_FOUND' });
+    if (job.state === JobState.JOB_STATE_CANCELLED) {
+      countJobEnded(job, 'cancelled');
+      this.settings.logger.info('job cancelled', { jobId: id, was: JobState[before.state] });
+      // The runner (here or on another gateway) hears of it, stops and removes the job's files.
+      this.running.get(id)?.stop('cancelled');
+      await this.settings.store.publish(job);
+      await this.running.get(id)?.finished;
+      if (before.state === JobState.JOB_STATE_QUEUED) {
+        await rm(resolveStoragePath('gateway', this.settings.storageRoot, jobFolder(id)), { recursive: true, force: true });
+      }
+    }
+    return (await this.settings.store.get(id)) ?? job;
+  }
+
+  /** The job's current state, then every change until it ends (or `signal` aborts). */
+  async *watch(id: string, signal?: AbortSignal): AsyncGenerator<JobEvent> {
+    const queue: Job[] = [];
+    let wake: (() => void) | undefined;
+    // Subscribe before reading the current state, so no change falls between the two.
+    const unsubscribe = await this.settings.store.subscribe(id, (job) => {
+      queue.push(job);
+      wake?.();
+    });
+    const onAbort = (): void => wake?.();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      let last = structuredClone(await this.get(id));
+      yield jobEvent(last, Date.now());
+      while (!isTerminal(last.state) && !signal?.aborted) {
+        if (queue.length === 0) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            // Fallback for a missed notification (e.g. the store reconnecting): look every few seconds.
+            setTimeout(resolve, 5000).unref();
+          });
+          wake = undefined;
+          if (queue.length === 0 && !signal?.aborted) queue.push(await this.get(id));
+          continue;
+        }
+        const next = queue.shift()!;
+        if (next.updatedUnixMs < last.updatedUnixMs && !isTerminal(next.state)) continue;
+        last = next;
+        yield jobEvent(last, Date.now());
+      }
     } finally {
-      ac.abort();
+      signal?.removeEventListener('abort', onAbort);
+      unsubscribe();
     }
   }
 
-  /** Stops taking queued jobs and waits until running ones end or `deadlineMs` (epoch ms) passes. */
+  /** Stops taking jobs and waits until running ones end or `deadlineMs` (epoch ms) passes. */
   async drain(deadlineMs: number): Promise<void> {
     this.draining = true;
-    while (this.running.size > 0 && Date.now() < deadlineMs) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    while (this.running.size > 0 && Date.now() < deadlineMs) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
-  /** Cancels running work (used on shutdown: jobs stay RUNNING in the store and resume on the next start). */
+  /** Stops the jobs still running and gives them back to the queue (another gateway, or the next start, continues them). */
   async stopAll(): Promise<void> {
-    this.queue.length = 0;
-    for (const controller of this.running.values()) controller.abort(new Error('gateway shutting down'));
+    this.draining = true;
+    this.stopped = true;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.unsubscribeQueued?.();
+    const runs = [...this.running.values()];
+    for (const run of runs) run.stop('shutdown');
+    await Promise.all(runs.map((r) => r.finished));
   }
 
   runningCount(): number {
     return this.running.size;
   }
 
-  private async mustGet(id: string): Promise<Job> {
-    const job = await this.options.store.get(id);
-    if (!job) throw new VaneliaError('gateway', 'JOB_NOT_FOUND', `no job has id ${JSON.stringify(id)}.`, { code: 'NOT_FOUND' });
-    return job;
-  }
-
-  private async save(job: Job): Promise<void> {
-    job.updatedUnixMs = Date.now();
-    await this.options.store.put(job);
-    this.events.emit(`job:${job.id}`, job);
-  }
-
-  private eventOf(job: Job): JobEvent {
-    const started = this.rates.get(job.id)?.startedMs;
-    const elapsedS = started ? (Date.now() - started) / 1000 : 0;
-    const fps = elapsedS > 0 ? job.framesDone / elapsedS : 0;
-    const eta = fps > 0 && job.framesTotal > 0 ? (job.framesTotal - job.framesDone) / fps : -1;
-    return {
-      jobId: job.id, state: job.state, stage: job.stage, framesDone: job.framesDone, framesTotal: job.framesTotal,
-      framesPerS: fps, etaS: isTerminal(job.state) ? 0 : eta, stages: job.stages, warnings: job.warnings, error: job.error, timeUnixMs: Date.now(),
-    };
-  }
-
+  /** Claims queued jobs while there is room (serialised: one claim loop at a time). */
   private pump(): void {
-    while (!this.draining && this.running.size < this.maxConcurrent && this.queue.length > 0) {
-      const id = this.queue.shift()!;
-      const controller = new AbortController();
-      this.running.set(id, controller);
-      this.run(id, controller).finally(() => {
-        this.running.delete(id);
-        this.rates.delete(id);
-        this.pump();
-      });
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
     }
+    this.pumping = true;
+    void (async () => {
+      try {
+        do {
+          this.pumpAgain = false;
+          while (!this.draining && this.running.size < this.settings.maxConcurrentJobs) {
+            const job = await this.settings.store.claimNext(this.settings.owner, this.settings.leaseMs);
+            if (!job) break;
+            this.startRun(job);
+          }
+        } while (this.pumpAgain && !this.draining);
+      } catch (error) {
+        this.settings.logger.warn('claiming a job failed', { error });
+      } finally {
+        this.pumping = false;
+      }
+    })();
   }
 
-  private async run(id: string, controller: AbortController): Promise<void> {
-    const job = await this.options.store.get(id);
-    if (!job || job.state !== JobState.JOB_STATE_QUEUED) return;
-    const log = this.options.logger.child({ jobId: id });
-    job.state = JobState.JOB_STATE_RUNNING;
-    job.stage = 'probe';
-    job.error = undefined;
-    this.rates.set(id, { startedMs: Date.now() });
-    await this.save(job);
-    log.info('job started');
-
-    // Progress events are frequent: persist at most a few times a second, broadcast every time.
-    let lastSaved = 0;
-    const touch = (): void => {
-      if (Date.now() - lastSaved > 500) {
-        lastSaved = Date.now();
-        void this.save(job).catch((error: unknown) => log.warn('could not persist progress', { error }));
-      } else {
-        this.events.emit(`job:${job.id}`, job);
-      }
-    };
-    try {
-      const result = await runPipeline(this.options.clients, id, job.spec!, this.options.pathsOf(job), {
-        onVideo: (video: VideoInfo) => {
-          job.video = video;
-          job.framesTotal = video.frameCount;
-          touch();
-        },
-        onProgress: (stage, done, total) => {
-          updateStage(job.stages, stage, done, total, (Date.now() - this.rates.get(id)!.startedMs) / 1000);
-          job.stage = furthestActive(job.stages);
-          job.framesDone = job.stages.find((s) => s.stage === 'encode')?.framesDone ?? 0;
-          touch();
-        },
-        onWarning: (message) => {
-          if (!job.warnings.includes(message)) job.warnings.push(message);
-          touch();
-        },
-      }, { ...this.options.pipeline, signal: controller.signal });
-      const latest = await this.options.store.get(id);
-      if (latest?.state === JobState.JOB_STATE_CANCELLED) return;
-      job.state = JobState.JOB_STATE_SUCCEEDED;
-      job.stage = 'done';
-      job.framesDone = result.encode.frameCount;
-      job.resultSizeBytes = result.encode.sizeBytes;
-      await this.save(job);
-      log.info('job succeeded', { frames: result.encode.frameCount });
-    } catch (error) {
-      const latest = await this.options.store.get(id);
-      if (latest?.state === JobState.JOB_STATE_CANCELLED) {
-        log.info('job cancelled');
-        return;
-      }
-      if (controller.signal.aborted) {
-        log.info('job interrupted by shutdown; it resumes on the next start');
-        return;
-      }
-      const detail: ErrorDetail = errorDetailOf(error, 'gateway');
-      job.state = JobState.JOB_STATE_FAILED;
-      job.error = detail;
-      await this.save(job);
-      log.warn('job failed', { error: detail.message });
-    }
+  private startRun(job: Job): void {
+    const run = new JobRun(job, this.settings);
+    this.running.set(job.id, run);
+    jobsRunning.set(this.running.size);
+    void run.finished.finally(() => {
+      this.running.delete(job.id);
+      jobsRunning.set(this.running.size);
+      this.pump();
+    });
   }
-}
-
-function updateStage(stages: StageProgress[], stage: PipelineStage, done: number, total: number, elapsedS: number): void {
-  let entry = stages.find((s) => s.stage === stage);
-  if (!entry) {
-    entry = { stage, framesDone: 0, framesTotal: total, framesPerS: 0 };
-    stages.push(entry);
-    stages.sort((a, b) => STAGE_ORDER.indexOf(a.stage as PipelineStage) - STAGE_ORDER.indexOf(b.stage as PipelineStage));
-  }
-  entry.framesDone = done;
-  entry.framesTotal = total;
-  entry.framesPerS = elapsedS > 0 ? done / elapsedS : 0;
-}
-
-function furthestActive(stages: StageProgress[]): string {
-  return stages.length > 0 ? stages[stages.length - 1].stage : 'probe';
 }

@@ -1,87 +1,138 @@
-import { Metadata } from '@grpc/grpc-js';
-import { PixelFormat } from '@vanelia/proto';
-import type {
-  CameraTrack,
-  CompositeRequest,
-  CompositeResponse,
-  CompositorClient,
-  DecodeResponse,
-  DecoderClient,
-  EncodeRequest,
-  EncodeResponse,
-  FrameBatch,
-  InpaintClient,
-  JobSpec,
-  PoseClient,
-  RefineRequest,
-  TrackEvent,
-  TrackRequest,
-  VideoInfo,
+import {
+  CompositeConfig,
+  RefineConfig,
+  TrackConfig,
+  type CameraTrack,
+  type CompositeRequest,
+  type CompositeResponse,
+  type CompositorClient,
+  type DecoderClient,
+  type FrameBatch,
+  type InpaintClient,
+  type JobSpec,
+  type PoseClient,
+  type RefineRequest,
+  type RefineResponse,
+  type VideoInfo,
 } from '@vanelia/proto';
-import { VaneliaError, vaneliaErrorFrom } from '@vanelia/runtime';
-import { pipeBidi, pipeClientStream, readServerStream } from './stage-streams';
+import { VaneliaError, resolveStoragePath, silentLogger, type Logger } from '@vanelia/runtime';
+import { join } from 'node:path';
+import { dispatchBatches } from './batch-dispatcher';
+import { decodeBatches, probeVideo } from './decode-stage';
+import type { JobCheckpoint } from './job-store';
+import { loadTrack, saveTrack, trackCameras } from './pose-stage';
+import { PreviewCapture, makeContactSheet, previewFrameIndices } from './preview';
+import type { StageReplicas } from './replicas/stage-replicas';
+import { assembleSegments } from './segment-assembly';
+import { encodeSegments } from './segment-encoder';
+import { stageCallOptions, stageMetadata } from './stage-streams';
 
-export interface StageClients {
-  decoder: DecoderClient;
-  pose: PoseClient;
-  compositor: CompositorClient;
-  inpaint: InpaintClient;
+/** Every stage's replicas, as the gateway sees them. */
+export interface MeshReplicas {
+  decoder: StageReplicas<DecoderClient>;
+  pose: StageReplicas<PoseClient>;
+  compositor: StageReplicas<CompositorClient>;
+  inpaint: StageReplicas<InpaintClient>;
 }
 
-/** Where a job's files live on the shared storage (paths relative to the storage root). */
+/** A job's files on the shared storage (relative to its root). */
 export interface JobPaths {
   video: string;
-  /** '' when the job has no product (frames pass through). */
+  /** '' when the job has no product: frames pass through the compositor. */
   product: string;
-  output: string;
+  /** The job's own folder: output.mp4, segments/, track.pb, preview/. */
+  folder: string;
 }
 
-export type PipelineStage = 'probe' | 'decode' | 'pose' | 'composite' | 'refine' | 'encode';
+export const jobOutputPath = (paths: JobPaths): string => join(paths.folder, 'output.mp4');
+export const jobPreviewPath = (paths: JobPaths): string => join(paths.folder, 'preview.png');
+export const jobPreviewFolder = (paths: JobPaths): string => join(paths.folder, 'preview');
+export const jobSegmentsFolder = (paths: JobPaths): string => join(paths.folder, 'segments');
+
+export type PipelineStage = 'probe' | 'decode' | 'pose' | 'composite' | 'refine' | 'encode' | 'assemble';
 
 export interface PipelineObserver {
-  onVideo?(info: VideoInfo): void;
-  /** Frames finished by a stage so far. */
+  /** The probed video (throw to refuse it, e.g. over a limit). */
+  onVideo?(video: VideoInfo): void;
+  /** Frames a stage has finished, counting those finished before a restart. */
   onProgress?(stage: PipelineStage, framesDone: number, framesTotal: number): void;
   onWarning?(message: string): void;
+  /** Persist the checkpoint; throw when the job is no longer this gateway's (cancelled, taken over). */
+  onCheckpoint?(checkpoint: JobCheckpoint): Promise<void>;
 }
 
 export interface PipelineOptions {
   /** Frames a decoded batch. */
   batchSize?: number;
-  /** Batches outstanding inside one stage at most. */
-  maxInFlight?: number;
-  /** Deadline for each stage call (ms). */
+  /** Frames a segment: the unit of encoding and of resuming (rounded up to whole batches). */
+  segmentFrames?: number;
+  /** Deadline of each stage call. */
   stageDeadlineMs?: number;
-  signal?: AbortSignal;
+  /** Longest wait for a serving replica of a stage. */
+  replicaWaitMs?: number;
+  /** Longest wait for one batch's answer before it goes to another replica. */
+  batchTimeoutMs?: number;
+  /** Batches in flight on one stage call. */
+  inFlightPerStream?: number;
+  /** Calls one job opens on each replica of a stage. */
+  streamsPerReplica?: number;
+  /** Times a batch is sent before the job fails. */
+  maxBatchAttempts?: number;
 }
 
-export const PIPELINE_DEFAULTS: Required<Omit<PipelineOptions, 'signal'>> = {
+export const PIPELINE_DEFAULTS: Required<PipelineOptions> = {
   batchSize: 8,
-  maxInFlight: 3,
+  segmentFrames: 240,
   stageDeadlineMs: 6 * 60 * 60 * 1000,
+  replicaWaitMs: 5 * 60_000,
+  batchTimeoutMs: 10 * 60_000,
+  inFlightPerStream: 2,
+  streamsPerReplica: 1,
+  maxBatchAttempts: 4,
 };
+
+export interface PipelineRun {
+  replicas: MeshReplicas;
+  storageRoot: string;
+  jobId: string;
+  spec: JobSpec;
+  paths: JobPaths;
+  /** Where an earlier attempt stopped (undefined for a new job). */
+  checkpoint?: JobCheckpoint;
+  /** Attempt number (file names of this attempt's segments). */
+  attempt: number;
+  observer?: PipelineObserver;
+  options?: PipelineOptions;
+  signal?: AbortSignal;
+  logger?: Logger;
+}
 
 export interface PipelineResult {
   video: VideoInfo;
-  encode: EncodeResponse;
-  track?: CameraTrack;
+  frameCount: number;
+  sizeBytes: number;
+  /** Storage-relative path of the mp4. */
+  outputPath: string;
 }
 
-/** Stage calls wait for a replica to be reachable (rolling restarts) until their deadline. */
-const callOptions = (o: { stageDeadlineMs: number }) => ({ deadline: Date.now() + o.stageDeadlineMs, waitForReady: true });
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
-/** Probes the source video through the decoder. */
-function probe(clients: StageClients, path: string, o: { stageDeadlineMs: number }): Promise<VideoInfo> {
-  return new Promise((resolve, reject) =>
-    clients.decoder.probe({ sourcePath: path }, new Metadata(), callOptions(o), (error, info) => (error ? reject(vaneliaErrorFrom(error, 'decoder')) : resolve(info))),
-  );
+/** Batches that must stay on one refine call: frames between refined key frames carry the key's result. */
+export function refineGroupSize(spec: JobSpec, batchSize: number): number {
+  const interval = spec.refine?.frameInterval ?? 0;
+  return interval > 1 ? interval / gcd(batchSize, interval) : 1;
 }
 
-/** Decodes `paths.video` into batches (after the leading VideoInfo message). */
-async function* decodedBatches(clients: StageClients, jobId: string, path: string, format: PixelFormat, o: Required<Omit<PipelineOptions, 'signal'>>, signal?: AbortSignal): AsyncGenerator<FrameBatch> {
-  const call = clients.decoder.decode({ jobId, sourcePath: path, batchSize: o.batchSize, startFrame: 0, endFrame: 0, format }, callOptions(o));
-  for await (const message of readServerStream<DecodeResponse>('decoder', call, signal)) {
-    if (message.payload?.$case === 'batch') yield message.payload.value;
+/** A new job's checkpoint: segment length rounded up to whole refine groups, fixed from now on. */
+export function newCheckpoint(spec: JobSpec, o: Required<PipelineOptions>): JobCheckpoint {
+  const unit = o.batchSize * refineGroupSize(spec, o.batchSize);
+  return { segmentFrames: Math.ceil(o.segmentFrames / unit) * unit, batchSize: o.batchSize, trackPath: '', segments: [], framesComplete: false };
+}
+
+async function* tap<T extends { frames: unknown[] }>(input: AsyncIterable<T>, each: (item: T) => void): AsyncGenerator<T> {
+  for await (const item of input) {
+    each(item);
+    yield item;
   }
 }
 
@@ -89,170 +140,212 @@ async function* mapAsync<A, B>(input: AsyncIterable<A>, fn: (a: A) => B): AsyncG
   for await (const item of input) yield fn(item);
 }
 
-async function* counted<T extends { frames: unknown[] }>(input: AsyncIterable<T>, onFrames: (n: number) => void): AsyncGenerator<T> {
-  for await (const item of input) {
-    onFrames(item.frames.length);
-    yield item;
+const withDefaults = (options: PipelineOptions = {}): Required<PipelineOptions> =>
+  ({ ...PIPELINE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) }) as Required<PipelineOptions>;
+
+/**
+ * One job through the mesh, resumable:
+ *   probe → pose (every frame once; the track is kept) → decode → composite → [refine] → encode in
+ *   segments (each recorded when finished) → assemble the segments with the audio → contact sheet.
+ * Decode, composite, refine and encode work at once on successive batches; composite and refine spread
+ * their batches over every replica. A restarted job skips pose and the finished segments.
+ */
+export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
+  const o = withDefaults(run.options);
+  const observer = run.observer ?? {};
+  const logger = run.logger ?? silentLogger;
+  const attempt = new AbortController();
+  const onAbort = (): void => attempt.abort();
+  run.signal?.addEventListener('abort', onAbort, { once: true });
+  if (run.signal?.aborted) attempt.abort();
+  const calls = { deadlineMs: o.stageDeadlineMs, replicaWaitMs: o.replicaWaitMs, signal: attempt.signal };
+  const abs = (path: string): string => resolveStoragePath('gateway', run.storageRoot, path);
+  try {
+    const video = await probeVideo(run.replicas.decoder, run.paths.video, calls);
+    observer.onVideo?.(video);
+    const total = video.frameCount;
+    const checkpoint = run.checkpoint ?? newCheckpoint(run.spec, o);
+    const preview = new PreviewCapture(abs(jobPreviewFolder(run.paths)), previewFrameIndices(total), {}, logger);
+
+    if (!checkpoint.framesComplete) {
+      const track = await cameraTrack(run, video, checkpoint, calls);
+      const startFrame = checkpoint.segments.reduce((n, s) => n + s.frameCount, 0);
+      const counts = { decode: startFrame, composite: startFrame, refine: startFrame };
+      for (const stage of ['decode', 'composite', 'refine', 'encode'] as const) observer.onProgress?.(stage, startFrame, total);
+
+      const decoded = tap(
+        decodeBatches(run.replicas.decoder, { jobId: run.jobId, path: run.paths.video, batchSize: checkpoint.batchSize, startFrame }, calls),
+        (batch) => {
+          preview.capture('before', batch.frames);
+          observer.onProgress?.('decode', (counts.decode += batch.frames.length), total);
+        },
+      );
+      const composited = tap(composite(run, track, decoded, o, attempt.signal), (answer) => {
+        for (const warning of answer.warnings) observer.onWarning?.(warning.startsWith('compositor:') ? warning : `compositor: ${warning}`);
+        observer.onProgress?.('composite', (counts.composite += answer.frames.length), total);
+      });
+      const refining = run.spec.refine?.enabled === true && run.paths.product !== '';
+      const finals = refining
+        ? tap(refine(run, composited, checkpoint.batchSize, o, attempt.signal), (batch) => observer.onProgress?.('refine', (counts.refine += batch.frames.length), total))
+        : mapAsync(composited, (answer): FrameBatch => ({ jobId: run.jobId, batchId: answer.batchId, frames: answer.frames.map((f) => f.composite!) }));
+
+      await encodeSegments(
+        run.replicas.decoder,
+        tap(finals, (batch) => preview.capture('after', batch.frames)),
+        {
+          jobId: run.jobId,
+          video,
+          segmentFrames: checkpoint.segmentFrames,
+          folder: jobSegmentsFolder(run.paths),
+          attempt: run.attempt,
+          ...calls,
+          onFramesSent: (sent) => observer.onProgress?.('encode', startFrame + sent, total),
+          onSegment: async (segment) => {
+            checkpoint.segments.push(segment);
+            await observer.onCheckpoint?.(checkpoint);
+          },
+        },
+      );
+      checkpoint.framesComplete = true;
+      await observer.onCheckpoint?.(checkpoint);
+    }
+
+    const frameCount = checkpoint.segments.reduce((n, s) => n + s.frameCount, 0);
+    if (frameCount !== total) observer.onWarning?.(`encoded ${frameCount} frames; the source reported ${total}`);
+    observer.onProgress?.('assemble', 0, 1);
+    const sizeBytes = await assembleSegments({
+      segmentPaths: checkpoint.segments.map((s) => abs(s.path)),
+      outputPath: abs(jobOutputPath(run.paths)),
+      audioSourcePath: video.hasAudio ? abs(run.paths.video) : '',
+      audioCodec: video.audioCodec,
+      signal: attempt.signal,
+    });
+    observer.onProgress?.('assemble', 1, 1);
+    await preview.flush();
+    await makeContactSheet(abs(jobPreviewFolder(run.paths)), abs(jobPreviewPath(run.paths))).catch((error: unknown) => logger.warn('preview sheet failed', { error }));
+    return { video, frameCount, sizeBytes, outputPath: jobOutputPath(run.paths) };
+  } catch (error) {
+    attempt.abort(); // stops every call this attempt still has open upstream
+    throw error;
+  } finally {
+    run.signal?.removeEventListener('abort', onAbort);
   }
 }
 
-/** Runs the pose service over every frame: the cameras and the anchor for this video. */
-async function trackCameras(clients: StageClients, jobId: string, spec: JobSpec, paths: JobPaths, video: VideoInfo, o: Required<Omit<PipelineOptions, 'signal'>>, observer: PipelineObserver, signal?: AbortSignal): Promise<CameraTrack> {
-  const call = clients.pose.track(callOptions(o));
-  const placement = spec.placement;
-  const first: TrackRequest = {
-    payload: {
-      $case: 'config',
-      value: {
-        jobId,
-        backend: spec.poseBackend || 'auto',
-        video,
-        placement: {
-          frameIndex: placement?.frameIndex ?? 0,
-          hasPixel: placement?.hasPixel ?? false,
-          pixelX: placement?.pixelX ?? 0,
-          pixelY: placement?.pixelY ?? 0,
-          productHeightM: placement?.productHeightM ?? 0,
-        },
-        sceneGraph: '',
-        pairBatchSize: 0,
-        wantDepth: false,
-      },
+type Calls = { deadlineMs: number; replicaWaitMs: number; signal: AbortSignal };
+
+/** The camera track: from the checkpoint, from pose (then kept), or none for jobs without a product. */
+async function cameraTrack(run: PipelineRun, video: VideoInfo, checkpoint: JobCheckpoint, calls: Calls): Promise<CameraTrack | undefined> {
+  if (run.paths.product === '' || run.spec.poseBackend === 'none') return undefined;
+  const abs = (path: string): string => resolveStoragePath('gateway', run.storageRoot, path);
+  if (checkpoint.trackPath) return loadTrack(abs(checkpoint.trackPath));
+  const observer = run.observer ?? {};
+  const total = video.frameCount;
+  const placement = run.spec.placement;
+  const config = TrackConfig.fromPartial({
+    jobId: run.jobId,
+    backend: run.spec.poseBackend || 'auto',
+    video,
+    placement: {
+      frameIndex: placement?.frameIndex ?? 0,
+      hasPixel: placement?.hasPixel ?? false,
+      pixelX: placement?.pixelX ?? 0,
+      pixelY: placement?.pixelY ?? 0,
+      productHeightM: placement?.productHeightM ?? 0,
     },
-  };
-  let sent = 0;
-  const input = mapAsync(
-    counted(decodedBatches(clients, jobId, paths.video, PixelFormat.PIXEL_FORMAT_RGB8, o, signal), (n) => {
-      sent += n;
-      observer.onProgress?.('decode', sent, video.frameCount);
-    }),
-    (batch): TrackRequest => ({ payload: { $case: 'batch', value: batch } }),
-  );
-  // Track answers with many events (progress, depth, track) for the whole input: no per-batch pairing.
-  let track: CameraTrack | undefined;
-  for await (const event of pipeBidi<TrackRequest, TrackEvent>('pose', call, first, input, { maxInFlight: Number.MAX_SAFE_INTEGER, signal })) {
-    if (event.payload?.$case === 'progress') observer.onProgress?.('pose', event.payload.value.done, event.payload.value.total);
-    else if (event.payload?.$case === 'track') track = event.payload.value;
-  }
-  if (!track) throw new VaneliaError('pose', 'NO_TRACK', 'the pose service ended without a camera track.', { code: 'INTERNAL' });
+  });
+  const frames = decodeBatches(run.replicas.decoder, { jobId: run.jobId, path: run.paths.video, batchSize: checkpoint.batchSize, startFrame: 0 }, calls);
+  const track = await trackCameras(run.replicas.pose, config, frames, {
+    ...calls,
+    // Pose answers once it has every frame; until then its progress is the frames it has received.
+    onFramesSent: (sent) => {
+      observer.onProgress?.('decode', sent, total);
+      observer.onProgress?.('pose', sent, total);
+    },
+  });
+  observer.onProgress?.('pose', total, total);
   for (const warning of track.warnings) observer.onWarning?.(`pose: ${warning}`);
+  const path = join(run.paths.folder, 'track.pb');
+  await saveTrack(abs(path), track);
+  checkpoint.trackPath = path;
+  await observer.onCheckpoint?.(checkpoint);
   return track;
 }
 
-/**
- * One job through the mesh: probe, cameras (pose needs every frame first), then decode → composite →
- * refine → encode batch by batch, all stages working at once on successive batches.
- */
-export async function runPipeline(clients: StageClients, jobId: string, spec: JobSpec, paths: JobPaths, observer: PipelineObserver = {}, options: PipelineOptions = {}): Promise<PipelineResult> {
-  const o = { ...PIPELINE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && k !== 'signal')) } as Required<Omit<PipelineOptions, 'signal'>>;
-  const signal = options.signal;
-  const video = await probe(clients, paths.video, o);
-  observer.onVideo?.(video);
-  const total = video.frameCount;
-
-  const usePose = paths.product !== '' && spec.poseBackend !== 'none';
-  const track = usePose ? await trackCameras(clients, jobId, spec, paths, video, o, observer, signal) : undefined;
-
-  let decoded = 0;
-  // Frames travel as I420 (the codec's layout): half of RGB's bytes, and untouched frames are never converted.
-  const frames = counted(decodedBatches(clients, jobId, paths.video, PixelFormat.PIXEL_FORMAT_I420, o, signal), (n) => {
-    decoded += n;
-    observer.onProgress?.('decode', decoded, total);
+/** Composite, spread per batch over every compositor replica. */
+function composite(run: PipelineRun, track: CameraTrack | undefined, frames: AsyncIterable<FrameBatch>, o: Required<PipelineOptions>, signal: AbortSignal): AsyncGenerator<CompositeResponse> {
+  const placement = run.spec.placement;
+  const config = CompositeConfig.fromPartial({
+    jobId: run.jobId,
+    productPath: run.paths.product,
+    track,
+    productHeightM: placement?.productHeightM ?? 0,
+    productYawDeg: placement?.productYawDeg ?? 0,
+    shadowOpacity: 0.6,
+    maskDilatePx: 12,
   });
-
-  const compositeFirst: CompositeRequest = {
-    payload: {
-      $case: 'config',
-      value: {
-        jobId,
-        productPath: paths.product,
-        track,
-        productHeightM: spec.placement?.productHeightM ?? 0,
-        productYawDeg: spec.placement?.productYawDeg ?? 0,
-        shadowOpacity: 0.6,
-        maskDilatePx: 12,
-        depth: [],
-      },
-    },
-  };
-  let composited = 0;
-  const composites = counted(
-    pipeBidi<CompositeRequest, CompositeResponse>(
-      'compositor',
-      clients.compositor.composite(callOptions(o)),
-      compositeFirst,
-      mapAsync(frames, (batch): CompositeRequest => ({ payload: { $case: 'batch', value: batch } })),
-      { maxInFlight: o.maxInFlight, signal },
-    ),
-    (n) => {
-      composited += n;
-      observer.onProgress?.('composite', composited, total);
-    },
-  );
-
-  const refineSettings = spec.refine;
-  let toEncode: AsyncIterable<FrameBatch>;
-  if (refineSettings?.enabled && paths.product !== '') {
-    const refineFirst: RefineRequest = {
-      payload: {
-        $case: 'config',
-        value: {
-          jobId,
-          enabled: true,
-          prompt: refineSettings.prompt,
-          negativePrompt: refineSettings.negativePrompt,
-          preset: refineSettings.preset,
-          steps: refineSettings.steps,
-          strength: refineSettings.strength,
-          guidanceScale: refineSettings.guidanceScale,
-          seed: refineSettings.seed,
-          mode: refineSettings.mode,
-          roiSizePx: 0,
-          frameInterval: refineSettings.frameInterval,
-          batchSize: 0,
-        },
-      },
-    };
-    let refined = 0;
-    let reportedSkip = false;
-    toEncode = mapAsync(
-      pipeBidi('inpaint', clients.inpaint.refine(callOptions(o)), refineFirst, mapAsync(composites, (batch): RefineRequest => ({ payload: { $case: 'batch', value: batch } })), { maxInFlight: o.maxInFlight, signal }),
-      (response) => {
-        if (response.report && !response.report.refined && !reportedSkip) {
-          reportedSkip = true;
-          observer.onWarning?.(`refinement skipped: ${response.report.reason || 'unknown reason'}`);
-        }
-        for (const warning of response.warnings) observer.onWarning?.(`inpaint: ${warning}`);
-        refined += response.batch?.frames.length ?? 0;
-        observer.onProgress?.('refine', refined, total);
-        if (!response.batch) throw new VaneliaError('inpaint', 'PROTOCOL', 'a refine answer carried no frames.', { code: 'INTERNAL' });
-        return response.batch;
-      },
-    );
-  } else {
-    toEncode = mapAsync(composites, (response): FrameBatch => {
-      for (const warning of response.warnings) observer.onWarning?.(`compositor: ${warning}`);
-      return { jobId, batchId: response.batchId, frames: response.frames.map((f) => f.composite!) };
-    });
-  }
-
-  let encoded = 0;
-  const encodeInput = mapAsync(
-    counted(toEncode, (n) => {
-      encoded += n;
-      observer.onProgress?.('encode', encoded, total);
-    }),
-    (batch): EncodeRequest => ({ payload: { $case: 'batch', value: batch } }),
-  );
-  const encode = await pipeClientStream<EncodeRequest, EncodeResponse>(
-    'decoder',
-    (cb) => clients.decoder.encode(callOptions(o), cb),
-    { payload: { $case: 'config', value: { jobId, outputPath: paths.output, video, audioSourcePath: video.hasAudio ? paths.video : '', crf: 0, preset: '', frameFormat: PixelFormat.PIXEL_FORMAT_I420 } } },
-    encodeInput,
+  return dispatchBatches<CompositorClient, FrameBatch, CompositeRequest, CompositeResponse>(frames, {
+    stage: 'composite',
+    replicas: run.replicas.compositor,
+    open: (client) => client.composite(stageMetadata(), stageCallOptions(o.stageDeadlineMs)),
+    first: { payload: { $case: 'config', value: config } },
+    request: (batch) => ({ payload: { $case: 'batch', value: batch } }),
+    batchIdOf: (batch) => batch.batchId,
+    answerIdOf: (answer) => answer.batchId,
+    framesOf: (batch) => batch.frames.length,
+    streamsPerReplica: o.streamsPerReplica,
+    inFlightPerStream: o.inFlightPerStream,
+    maxAttempts: o.maxBatchAttempts,
+    batchTimeoutMs: o.batchTimeoutMs,
+    replicaWaitMs: o.replicaWaitMs,
     signal,
-  );
-  if (encode.frameCount !== total) {
-    observer.onWarning?.(`encoded ${encode.frameCount} frames; the source reported ${total}`);
+    logger: run.logger,
+  });
+}
+
+/** Refinement, spread over every inpaint replica in groups that keep key frames with the frames after them. */
+async function* refine(run: PipelineRun, composited: AsyncIterable<CompositeResponse>, batchSize: number, o: Required<PipelineOptions>, signal: AbortSignal): AsyncGenerator<FrameBatch> {
+  const settings = run.spec.refine!;
+  const config = RefineConfig.fromPartial({
+    jobId: run.jobId,
+    enabled: true,
+    prompt: settings.prompt,
+    negativePrompt: settings.negativePrompt,
+    preset: settings.preset,
+    steps: settings.steps,
+    strength: settings.strength,
+    guidanceScale: settings.guidanceScale,
+    seed: settings.seed,
+    mode: settings.mode,
+    frameInterval: settings.frameInterval,
+  });
+  const observer = run.observer ?? {};
+  let reportedSkip = false;
+  const answers = dispatchBatches<InpaintClient, CompositeResponse, RefineRequest, RefineResponse>(composited, {
+    stage: 'inpaint',
+    replicas: run.replicas.inpaint,
+    open: (client) => client.refine(stageMetadata(), stageCallOptions(o.stageDeadlineMs)),
+    first: { payload: { $case: 'config', value: config } },
+    request: (batch) => ({ payload: { $case: 'batch', value: batch } }),
+    batchIdOf: (batch) => batch.batchId,
+    answerIdOf: (answer) => answer.batch?.batchId ?? '',
+    framesOf: (batch) => batch.frames.length,
+    groupSize: refineGroupSize(run.spec, batchSize),
+    streamsPerReplica: o.streamsPerReplica,
+    inFlightPerStream: o.inFlightPerStream,
+    maxAttempts: o.maxBatchAttempts,
+    batchTimeoutMs: o.batchTimeoutMs,
+    replicaWaitMs: o.replicaWaitMs,
+    signal,
+    logger: run.logger,
+  });
+  for await (const answer of answers) {
+    if (answer.report && !answer.report.refined && !reportedSkip) {
+      reportedSkip = true;
+      observer.onWarning?.(`refinement skipped: ${answer.report.reason || 'unknown reason'}`);
+    }
+    for (const warning of answer.warnings) observer.onWarning?.(warning.startsWith('inpaint:') || warning.startsWith('compositor:') ? warning : `inpaint: ${warning}`);
+    if (!answer.batch) throw new VaneliaError('inpaint', 'PROTOCOL', 'a refine answer carried no frames.', { code: 'INTERNAL' });
+    yield answer.batch;
   }
-  return { video, encode, track };
 }

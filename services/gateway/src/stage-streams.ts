@@ -1,8 +1,67 @@
-import type { ClientDuplexStream, ClientReadableStream, ClientWritableStream, ServiceError } from '@grpc/grpc-js';
-import { VaneliaError, vaneliaErrorFrom, writeMessage, type StageName } from '@vanelia/runtime';
+import { Metadata, type ClientReadableStream, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
+import { VaneliaError, type StageName } from '@vanelia/runtime';
+import { once } from 'node:events';
+import { stageFailure } from './stage-errors';
 
-/** Yields a server stream's messages; a cancelled `signal` cancels the call. */
+/** Metadata for stage calls: wait for the chosen replica's connection instead of failing at once. */
+export function stageMetadata(): Metadata {
+  return new Metadata({ waitForReady: true });
+}
+
+/** Call options for a stage call: its deadline. */
+export function stageCallOptions(deadlineMs: number): { deadline: number } {
+  return { deadline: Date.now() + deadlineMs };
+}
+
+/**
+ * grpc-js streams buffer up to 16 messages each way (Node's object-mode default); a message here is a frame
+ * batch (50 MB at 1080p). Lower the read buffer so a slow consumer holds back the sender after `messages`.
+ */
+export function limitReadBuffer<T extends object>(call: T, messages = 1): T {
+  const state = (call as { _readableState?: { highWaterMark: number } })._readableState;
+  if (state) state.highWaterMark = messages;
+  return call;
+}
+
+const pendingWrites = new WeakMap<object, { count: number; wake?: () => void }>();
+
+/**
+ * Writes one message and returns once at most `maxPending` of this call's messages are still on their
+ * way out (grpc-js calls back when a message is handed to HTTP/2, whose flow control follows the peer):
+ * the next batch travels while the peer works on one, and no more than that waits in memory.
+ */
+export async function writeBounded<T>(call: ClientWritableStream<T> | { write(message: T, cb: (error?: unknown) => void): boolean; on: ClientWritableStream<T>['on']; once: ClientWritableStream<T>['once'] }, message: T, maxPending = 2): Promise<void> {
+  let entry = pendingWrites.get(call);
+  if (!entry) {
+    entry = { count: 0 };
+    pendingWrites.set(call, entry);
+  }
+  const e = entry;
+  e.count += 1;
+  call.write(message, () => {
+    e.count -= 1;
+    e.wake?.();
+  });
+  while (e.count > maxPending) {
+    const ac = new AbortController();
+    try {
+      await Promise.race([
+        new Promise<void>((resolve) => (e.wake = resolve)),
+        // The call ended (its status arrived) or closed while messages were still queued: stop waiting.
+        Promise.race([once(call as never, 'status', { signal: ac.signal }), once(call as never, 'close', { signal: ac.signal })]).then(() => {
+          throw new VaneliaError('gateway', 'STREAM_CLOSED', 'the stage call ended while frames were being sent.', { code: 'UNAVAILABLE', retryable: true });
+        }),
+      ]);
+    } finally {
+      ac.abort();
+      e.wake = undefined;
+    }
+  }
+}
+
+/** Yields a server stream's messages (one buffered at most); a cancelled `signal` cancels the call. */
 export async function* readServerStream<T>(stage: StageName, call: ClientReadableStream<T>, signal?: AbortSignal): AsyncGenerator<T> {
+  limitReadBuffer(call);
   const onAbort = (): void => call.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -15,94 +74,23 @@ export async function* readServerStream<T>(stage: StageName, call: ClientReadabl
   }
 }
 
-function asStageError(stage: StageName, error: unknown, signal?: AbortSignal): VaneliaError {
+/** A failed call as the job's error: "cancelled" when the job's signal did it, else the stage's own. */
+export function asStageError(stage: StageName, error: unknown, signal?: AbortSignal): VaneliaError {
   if (signal?.aborted) return new VaneliaError('gateway', 'CANCELLED', 'the job was cancelled.', { code: 'CANCELLED', cause: error });
-  return vaneliaErrorFrom(error, stage);
+  return stageFailure(error, stage);
 }
 
-export interface BidiOptions {
-  /** Messages written but not yet answered, at most (bounds memory: each holds a frame batch). */
-  maxInFlight?: number;
-  signal?: AbortSignal;
+/** A client-streaming call and its single response. */
+export interface ClientStreamCall<Req, Res> {
+  call: ClientWritableStream<Req>;
+  result: Promise<Res>;
 }
 
-/**
- * Runs a bidi stage that answers each request message (after the first, its config) with one response:
- * a pump writes `first` then `input` while responses are read, so the stage works while the next batch
- * travels; at most `maxInFlight` batches are outstanding.
- */
-export async function* pipeBidi<Req, Res>(
-  stage: StageName,
-  call: ClientDuplexStream<Req, Res>,
-  first: Req,
-  input: AsyncIterable<Req>,
-  options: BidiOptions = {},
-): AsyncGenerator<Res> {
-  const maxInFlight = options.maxInFlight ?? 3;
-  let inFlight = 0;
-  let wakePump: (() => void) | undefined;
-  let pumpError: unknown;
-  const onAbort = (): void => call.cancel();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const pump = (async () => {
-    await writeMessage(call, first);
-    for await (const message of input) {
-      while (inFlight >= maxInFlight) await new Promise<void>((resolve) => (wakePump = resolve));
-      inFlight += 1;
-      await writeMessage(call, message);
-    }
-    call.end();
-  })().catch((error: unknown) => {
-    pumpError = error;
-    call.cancel();
-  });
-
-  try {
-    for await (const response of call as AsyncIterable<Res>) {
-      inFlight -= 1;
-      wakePump?.();
-      wakePump = undefined;
-      yield response;
-    }
-    await pump;
-    if (pumpError) throw pumpError;
-  } catch (error) {
-    // A failing input (an upstream stage) cancels this call: report the upstream cause, not the cancel.
-    throw pumpError !== undefined ? pumpError : asStageError(stage, error, options.signal);
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort);
-    call.cancel();
-    wakePump?.();
-  }
-}
-
-/** Streams `first` then `input` into a client-streaming call and returns its single response. */
-export async function pipeClientStream<Req, Res>(
-  stage: StageName,
-  open: (callback: (error: ServiceError | null, response?: Res) => void) => ClientWritableStream<Req>,
-  first: Req,
-  input: AsyncIterable<Req>,
-  signal?: AbortSignal,
-): Promise<Res> {
-  let call: ClientWritableStream<Req> | undefined;
+export function openClientStream<Req, Res>(open: (callback: (error: ServiceError | null, response?: Res) => void) => ClientWritableStream<Req>): ClientStreamCall<Req, Res> {
+  let call!: ClientWritableStream<Req>;
   const result = new Promise<Res>((resolve, reject) => {
     call = open((error, response) => (error ? reject(error) : resolve(response as Res)));
   });
-  result.catch(() => undefined); // observed below; avoids an unhandled rejection while the pump runs
-  const onAbort = (): void => call?.cancel();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    await writeMessage(call!, first);
-    for await (const message of input) await writeMessage(call!, message);
-    call!.end();
-    return await result;
-  } catch (error) {
-    call?.cancel();
-    // Prefer the server's own status when it failed first (it explains why the writes stopped).
-    const serverError = await result.then(() => undefined, (e: unknown) => e);
-    throw asStageError(stage, serverError ?? error, signal);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+  result.catch(() => undefined); // observed by the caller; avoids an unhandled rejection meanwhile
+  return { call, result };
 }

@@ -169,6 +169,13 @@ export interface Job {
   warnings: string[];
   error: ErrorDetail | undefined;
   resultSizeBytes: number;
+  /** When the job first started running, and when it ended (0 until then). */
+  startedUnixMs: number;
+  finishedUnixMs: number;
+  /** Times a gateway started the job: 1, more after a gateway restart or a retried stage failure. */
+  attempts: number;
+  /** Frames already encoded into finished segments: a restarted job continues after them. */
+  framesCheckpointed: number;
 }
 
 export interface JobEvent {
@@ -184,6 +191,8 @@ export interface JobEvent {
   warnings: string[];
   error: ErrorDetail | undefined;
   timeUnixMs: number;
+  attempts: number;
+  framesCheckpointed: number;
 }
 
 export interface WatchJobRequest {
@@ -198,6 +207,7 @@ export interface ListJobsRequest {
   /** Newest first; page_size 0 = 50. */
   pageSize: number;
   pageToken: string;
+  /** Only jobs in this state (UNSPECIFIED = all). */
   state: JobState;
 }
 
@@ -1314,6 +1324,10 @@ function createBaseJob(): Job {
     warnings: [],
     error: undefined,
     resultSizeBytes: 0,
+    startedUnixMs: 0,
+    finishedUnixMs: 0,
+    attempts: 0,
+    framesCheckpointed: 0,
   };
 }
 
@@ -1357,6 +1371,18 @@ export const Job: MessageFns<Job> = {
     }
     if (message.resultSizeBytes !== 0) {
       writer.uint32(104).uint64(message.resultSizeBytes);
+    }
+    if (message.startedUnixMs !== 0) {
+      writer.uint32(112).int64(message.startedUnixMs);
+    }
+    if (message.finishedUnixMs !== 0) {
+      writer.uint32(120).int64(message.finishedUnixMs);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(128).uint32(message.attempts);
+    }
+    if (message.framesCheckpointed !== 0) {
+      writer.uint32(136).uint32(message.framesCheckpointed);
     }
     return writer;
   },
@@ -1478,6 +1504,38 @@ export const Job: MessageFns<Job> = {
             message.resultSizeBytes = longToNumber(reader.uint64());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.startedUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.finishedUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.framesCheckpointed = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1527,6 +1585,22 @@ export const Job: MessageFns<Job> = {
         : isSet(object.result_size_bytes)
         ? globalThis.Number(object.result_size_bytes)
         : 0,
+      startedUnixMs: isSet(object.startedUnixMs)
+        ? globalThis.Number(object.startedUnixMs)
+        : isSet(object.started_unix_ms)
+        ? globalThis.Number(object.started_unix_ms)
+        : 0,
+      finishedUnixMs: isSet(object.finishedUnixMs)
+        ? globalThis.Number(object.finishedUnixMs)
+        : isSet(object.finished_unix_ms)
+        ? globalThis.Number(object.finished_unix_ms)
+        : 0,
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      framesCheckpointed: isSet(object.framesCheckpointed)
+        ? globalThis.Number(object.framesCheckpointed)
+        : isSet(object.frames_checkpointed)
+        ? globalThis.Number(object.frames_checkpointed)
+        : 0,
     };
   },
 
@@ -1571,6 +1645,18 @@ export const Job: MessageFns<Job> = {
     if (message.resultSizeBytes !== 0) {
       obj.resultSizeBytes = Math.round(message.resultSizeBytes);
     }
+    if (message.startedUnixMs !== 0) {
+      obj.startedUnixMs = Math.round(message.startedUnixMs);
+    }
+    if (message.finishedUnixMs !== 0) {
+      obj.finishedUnixMs = Math.round(message.finishedUnixMs);
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.framesCheckpointed !== 0) {
+      obj.framesCheckpointed = Math.round(message.framesCheckpointed);
+    }
     return obj;
   },
 
@@ -1596,6 +1682,10 @@ export const Job: MessageFns<Job> = {
       ? ErrorDetail.fromPartial(object.error)
       : undefined;
     message.resultSizeBytes = object.resultSizeBytes ?? 0;
+    message.startedUnixMs = object.startedUnixMs ?? 0;
+    message.finishedUnixMs = object.finishedUnixMs ?? 0;
+    message.attempts = object.attempts ?? 0;
+    message.framesCheckpointed = object.framesCheckpointed ?? 0;
     return message;
   },
 };
@@ -1613,6 +1703,8 @@ function createBaseJobEvent(): JobEvent {
     warnings: [],
     error: undefined,
     timeUnixMs: 0,
+    attempts: 0,
+    framesCheckpointed: 0,
   };
 }
 
@@ -1650,6 +1742,12 @@ export const JobEvent: MessageFns<JobEvent> = {
     }
     if (message.timeUnixMs !== 0) {
       writer.uint32(88).int64(message.timeUnixMs);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(96).uint32(message.attempts);
+    }
+    if (message.framesCheckpointed !== 0) {
+      writer.uint32(104).uint32(message.framesCheckpointed);
     }
     return writer;
   },
@@ -1755,6 +1853,22 @@ export const JobEvent: MessageFns<JobEvent> = {
             message.timeUnixMs = longToNumber(reader.int64());
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.framesCheckpointed = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1808,6 +1922,12 @@ export const JobEvent: MessageFns<JobEvent> = {
         : isSet(object.time_unix_ms)
         ? globalThis.Number(object.time_unix_ms)
         : 0,
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      framesCheckpointed: isSet(object.framesCheckpointed)
+        ? globalThis.Number(object.framesCheckpointed)
+        : isSet(object.frames_checkpointed)
+        ? globalThis.Number(object.frames_checkpointed)
+        : 0,
     };
   },
 
@@ -1846,6 +1966,12 @@ export const JobEvent: MessageFns<JobEvent> = {
     if (message.timeUnixMs !== 0) {
       obj.timeUnixMs = Math.round(message.timeUnixMs);
     }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.framesCheckpointed !== 0) {
+      obj.framesCheckpointed = Math.round(message.framesCheckpointed);
+    }
     return obj;
   },
 
@@ -1867,6 +1993,8 @@ export const JobEvent: MessageFns<JobEvent> = {
       ? ErrorDetail.fromPartial(object.error)
       : undefined;
     message.timeUnixMs = object.timeUnixMs ?? 0;
+    message.attempts = object.attempts ?? 0;
+    message.framesCheckpointed = object.framesCheckpointed ?? 0;
     return message;
   },
 };
@@ -2497,7 +2625,10 @@ export const GatewayService = {
     responseSerialize: (value: FileChunk): Buffer => Buffer.from(FileChunk.encode(value).finish()),
     responseDeserialize: (value: Buffer): FileChunk => FileChunk.decode(value),
   },
-  /** A before/after contact sheet (PNG), in chunks. */
+  /**
+   * A before/after contact sheet (PNG): a few source frames above the same frames of the result, in chunks.
+   * Available once the job has passed those frames; complete when it succeeded.
+   */
   getPreview: {
     path: "/vanelia.v1.Gateway/GetPreview" as const,
     requestStream: false as const,
@@ -2522,7 +2653,10 @@ export interface GatewayServer extends UntypedServiceImplementation {
   cancelJob: handleUnaryCall<CancelJobRequest, Job>;
   /** The finished mp4, in chunks. */
   getResult: handleServerStreamingCall<GetResultRequest, FileChunk>;
-  /** A before/after contact sheet (PNG), in chunks. */
+  /**
+   * A before/after contact sheet (PNG): a few source frames above the same frames of the result, in chunks.
+   * Available once the job has passed those frames; complete when it succeeded.
+   */
   getPreview: handleServerStreamingCall<GetPreviewRequest, FileChunk>;
 }
 
@@ -2598,7 +2732,10 @@ export interface GatewayClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<FileChunk>;
-  /** A before/after contact sheet (PNG), in chunks. */
+  /**
+   * A before/after contact sheet (PNG): a few source frames above the same frames of the result, in chunks.
+   * Available once the job has passed those frames; complete when it succeeded.
+   */
   getPreview(request: GetPreviewRequest, options?: Partial<CallOptions>): ClientReadableStream<FileChunk>;
   getPreview(
     request: GetPreviewRequest,

@@ -1,0 +1,58 @@
+import { DecodeRequest, type DecodeResponse, type DecoderClient, type FrameBatch, type VideoInfo } from '@vanelia/proto';
+import type { StageReplicas } from './replicas/stage-replicas';
+import { asStageError, readServerStream, stageCallOptions, stageMetadata } from './stage-streams';
+import { countStageError } from './metrics';
+import { statusNameOf } from './stage-errors';
+
+export interface DecodeCallOptions {
+  /** Deadline of the call. */
+  deadlineMs: number;
+  /** Longest wait for a serving decoder. */
+  replicaWaitMs: number;
+  signal?: AbortSignal;
+}
+
+/** Probes a video on the storage through a decoder replica. */
+export async function probeVideo(decoders: StageReplicas<DecoderClient>, path: string, o: DecodeCallOptions): Promise<VideoInfo> {
+  const replica = await decoders.pick(o.replicaWaitMs, o.signal);
+  const release = decoders.acquire(replica);
+  try {
+    return await new Promise<VideoInfo>((resolve, reject) =>
+      replica.client.probe({ sourcePath: path }, stageMetadata(), stageCallOptions(o.deadlineMs), (error, info) => (error ? reject(error) : resolve(info))),
+    );
+  } catch (error) {
+    countStageError('decode', statusNameOf(error));
+    throw asStageError('decoder', error, o.signal);
+  } finally {
+    release();
+  }
+}
+
+export interface DecodeRange {
+  jobId: string;
+  path: string;
+  batchSize: number;
+  /** First frame wanted; batches start here and every `batchSize` frames after. */
+  startFrame: number;
+}
+
+/** The frame batches of a video from `startFrame`, decoded by one decoder replica (one buffered at most). */
+export async function* decodeBatches(decoders: StageReplicas<DecoderClient>, range: DecodeRange, o: DecodeCallOptions): AsyncGenerator<FrameBatch> {
+  const replica = await decoders.pick(o.replicaWaitMs, o.signal);
+  const release = decoders.acquire(replica);
+  try {
+    const call = replica.client.decode(
+      DecodeRequest.fromPartial({ jobId: range.jobId, sourcePath: range.path, batchSize: range.batchSize, startFrame: range.startFrame, endFrame: 0 }),
+      stageMetadata(),
+      stageCallOptions(o.deadlineMs),
+    );
+    for await (const message of readServerStream<DecodeResponse>('decoder', call, o.signal)) {
+      if (message.payload?.$case === 'batch') yield message.payload.value;
+    }
+  } catch (error) {
+    countStageError('decode', statusNameOf((error as { cause?: unknown }).cause ?? error));
+    throw error;
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,95 @@
+import { PixelFormat, type Frame } from '@vanelia/proto';
+import { silentLogger, type Logger } from '@vanelia/runtime';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+
+export interface PreviewOptions {
+  /** Frames sampled across the video. */
+  frames?: number;
+  /** Width of each thumbnail, pixels. */
+  thumbWidthPx?: number;
+  /** Gap between thumbnails and around the sheet, pixels. */
+  gapPx?: number;
+}
+
+export const PREVIEW_DEFAULTS: Required<PreviewOptions> = { frames: 4, thumbWidthPx: 320, gapPx: 8 };
+
+/** Frame indices spread evenly over a video (the middle of each of `count` equal parts). */
+export function previewFrameIndices(frameCount: number, count = PREVIEW_DEFAULTS.frames): number[] {
+  const n = Math.min(count, frameCount);
+  return Array.from({ length: n }, (_, i) => Math.min(frameCount - 1, Math.floor(((i + 0.5) * frameCount) / n)));
+}
+
+const thumbName = (kind: 'before' | 'after', index: number): string => `${kind}-${String(index).padStart(7, '0')}.png`;
+
+/**
+ * Keeps small PNGs of a few source frames and the same result frames as the job passes them (so the
+ * preview costs no extra decode, and survives a restart in the job's folder).
+ */
+export class PreviewCapture {
+  private readonly wanted: Set<number>;
+  private readonly writes: Array<Promise<void>> = [];
+
+  constructor(
+    private readonly folder: string,
+    indices: number[],
+    private readonly options: PreviewOptions = {},
+    private readonly logger: Logger = silentLogger,
+  ) {
+    this.wanted = new Set(indices);
+  }
+
+  /** Thumbnails the sampled frames among `frames` (in the background; `flush` waits). */
+  capture(kind: 'before' | 'after', frames: Frame[]): void {
+    for (const frame of frames) {
+      if (!this.wanted.has(frame.index) || frame.format !== PixelFormat.PIXEL_FORMAT_RGB8) continue;
+      const path = join(this.folder, thumbName(kind, frame.index));
+      const width = this.options.thumbWidthPx ?? PREVIEW_DEFAULTS.thumbWidthPx;
+      this.writes.push(
+        (async () => {
+          await mkdir(this.folder, { recursive: true });
+          const tmp = `${path}.tmp.png`;
+          await sharp(frame.data, { raw: { width: frame.widthPx, height: frame.heightPx, channels: 3 } }).resize({ width }).png().toFile(tmp);
+          await rename(tmp, path);
+        })().catch((error: unknown) => this.logger.warn('preview thumbnail failed', { frame: frame.index, error })),
+      );
+    }
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all(this.writes.splice(0));
+  }
+}
+
+/**
+ * The before/after contact sheet: the sampled source frames in a row above the same frames of the
+ * result. Uses the pairs captured so far; returns false when there is none yet.
+ */
+export async function makeContactSheet(folder: string, outputPath: string, options: PreviewOptions = {}): Promise<boolean> {
+  const o = { ...PREVIEW_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  const names = existsSync(folder) ? await readdir(folder) : [];
+  const indices = names
+    .map((n) => /^before-(\d+)\.png$/.exec(n)?.[1])
+    .filter((i): i is string => i !== undefined && names.includes(`after-${i}.png`))
+    .map(Number)
+    .sort((a, b) => a - b);
+  if (indices.length === 0) return false;
+  const firstMeta = await sharp(join(folder, thumbName('before', indices[0]))).metadata();
+  const cellW = firstMeta.width ?? o.thumbWidthPx;
+  const cellH = firstMeta.height ?? Math.round((o.thumbWidthPx * 9) / 16);
+  const width = o.gapPx + indices.length * (cellW + o.gapPx);
+  const height = o.gapPx * 3 + cellH * 2;
+  const tiles = indices.flatMap((index, column) =>
+    (['before', 'after'] as const).map((kind, row) => ({
+      input: join(folder, thumbName(kind, index)),
+      left: o.gapPx + column * (cellW + o.gapPx),
+      top: o.gapPx + row * (cellH + o.gapPx),
+    })),
+  );
+  const tmp = `${outputPath}.tmp.png`;
+  await sharp({ create: { width, height, channels: 3, background: { r: 24, g: 24, b: 24 } } }).composite(tiles).png().toFile(tmp);
+  await rename(tmp, outputPath);
+  return true;
+}
