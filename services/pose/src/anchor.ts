@@ -9,7 +9,7 @@ export interface AnchorRequest {
   frameIndex?: number;
   /** Pixel (original resolution, continuous coordinates); default the frame's centre. */
   pixel?: readonly [number, number];
-  /** Real height of the product in metres; 0 leaves the metric scale unknown. */
+  /** Real height of the product in metres (0: the file's own size); the compositor scales the product to it. */
   productHeightM?: number;
 }
 
@@ -98,12 +98,12 @@ export function computeAnchor(track: CameraTrackData, request: AnchorRequest = {
   }
   const pointWorld = vec3(centre[0] + s * dir[0], centre[1] + s * dir[1], centre[2] + s * dir[2]);
 
-  // Metric scale: the cameras' median height above the plane stands for `cameraHeightM`.
+  // Metric scale: the cameras' median height above the plane stands for `cameraHeightM`. Always
+  // estimated: without it a product of known size (its file's metres, or the height asked for) would be
+  // drawn at the reconstruction's arbitrary unit, anywhere from invisible to filling the frame.
   let metresPerUnit = 0;
-  if ((request.productHeightM ?? 0) > 0) {
-    const heights = track.cameras.map((c) => Math.abs(vec3Dot(normal, mat4Translation(c.cameraToWorldOpenCv)) + offset)).sort((a, b) => a - b);
-    const h = heights[heights.length >> 1];
-    if (h > 0) metresPerUnit = o.cameraHeightM / h;
-  }
+  const heights = track.cameras.map((c) => Math.abs(vec3Dot(normal, mat4Translation(c.cameraToWorldOpenCv)) + offset)).sort((a, b) => a - b);
+  const h = heights[heights.length >> 1];
+  if (h > 0) metresPerUnit = o.cameraHeightM / h;
   return { pointWorld, upWorld: normal, planeOffset: offset, metresPerUnit, frameIndex, pixelX: px, pixelY: py };
 }

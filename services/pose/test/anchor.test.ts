@@ -34,7 +34,9 @@ describe('placement anchor', () => {
     expect(Array.from(anchor.pointWorld)).toEqual([-1.2, 0, 1.0].map((v) => expect.closeTo(v, 2)));
     expect(anchor.planeOffset).toBeCloseTo(0, 2);
     expect([anchor.frameIndex, anchor.pixelX, anchor.pixelY]).toEqual([0, pixel[0], pixel[1]]);
-    expect(anchor.metresPerUnit).toBe(0);
+    // Cameras fly about 1.4 units above the floor, taken as 1.4 m.
+    expect(anchor.metresPerUnit).toBeGreaterThan(0.93);
+    expect(anchor.metresPerUnit).toBeLessThan(1.07);
   });
 
   it('defaults to the first frame centre and gets the metric scale from the camera height', () => {
