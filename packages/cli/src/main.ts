@@ -1,4 +1,4 @@
-import { JobState, type JobSpec } from '@vanelia/proto';
+import { JobState, type GatewayClient, type JobSpec } from '@vanelia/proto';
 import { REPO_ROOT, isVaneliaError } from '@vanelia/runtime';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -19,11 +19,12 @@ usage:
       runs the whole mesh locally (separate processes on loopback) or on --gateway HOST:PORT;
       with no input, the bundled sample video and product (same as \`vanelia demo\`)
   vanelia demo [--output out.mp4]
-  vanelia submit --input video.mp4 --model product.glb [options] --gateway HOST:PORT   prints the job id
-  vanelia watch JOB --gateway HOST:PORT
+  vanelia submit --input video.mp4 [--model product.glb] [options] --gateway HOST:PORT [--watch]
+      uploads and prints the job id (--video-uri/--product-uri name files on the gateway's storage instead)
+  vanelia watch JOB --gateway HOST:PORT          progress until the job ends (exit 0 when it succeeded)
   vanelia get JOB --gateway HOST:PORT [--output final.mp4] [--preview preview.png]
   vanelia cancel JOB --gateway HOST:PORT
-  vanelia list --gateway HOST:PORT
+  vanelia list --gateway HOST:PORT [--state queued|running|succeeded|failed|cancelled] [--limit N]
   vanelia track --input <video | folder of frames> --output cameras.json [--backend dust3r|tracker] [--model-dir DIR]
       estimates every frame's camera and writes a NeRF-style transforms.json
   vanelia render --model product.glb --cameras cameras.json --output DIR [--frames DIR] [--anchor X,Y,Z ...]
@@ -39,6 +40,10 @@ job options:
   --prompt TEXT          refinement prompt;  --no-refine  skips diffusion refinement
   --preset NAME          subtle | balanced | strong
   --idempotency-key KEY  submitting the same key twice returns the first job
+
+gateway access (submit, watch, get, cancel, list, run --gateway):
+  --token TOKEN          bearer token (default: $VANELIA_TOKEN)
+  --tls-ca FILE          CA of the gateway's certificate (TLS);  --tls-cert FILE --tls-key FILE  client certificate (mTLS)
 `;
 
 const JOB_OPTIONS = {
@@ -55,6 +60,15 @@ const JOB_OPTIONS = {
   'no-refine': { type: 'boolean' },
   'idempotency-key': { type: 'string' },
   preview: { type: 'string' },
+  'video-uri': { type: 'string' },
+  'product-uri': { type: 'string' },
+  watch: { type: 'boolean' },
+  token: { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  state: { type: 'string' },
+  limit: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -105,7 +119,7 @@ async function runJob(args: JobArgs): Promise<void> {
     address = mesh.gatewayAddress;
   }
   try {
-    const client = gatewayClient(address);
+    const client = clientFor(args, address);
     const job = await submitJob(client, specFromArgs(args), { videoPath: input, productPath: model || undefined });
     process.stderr.write(`job ${job.id}\n`);
     const bar = new ProgressBar();
@@ -128,6 +142,25 @@ function needGateway(args: JobArgs): string {
   if (!args.gateway) usageError('this command needs --gateway HOST:PORT');
   return args.gateway;
 }
+
+/** A gateway client with the access flags (token, TLS). */
+function clientFor(args: JobArgs, address = needGateway(args)): GatewayClient {
+  if ((args['tls-cert'] || args['tls-key']) && !args['tls-ca']) usageError('--tls-cert and --tls-key need --tls-ca');
+  const tls = args['tls-ca'] ? { caFile: resolve(args['tls-ca']), certFile: args['tls-cert'] && resolve(args['tls-cert']), keyFile: args['tls-key'] && resolve(args['tls-key']) } : undefined;
+  return gatewayClient(address, { token: args.token, tls });
+}
+
+/** Watches a job with a progress bar (through a gateway restart); exit code 0 when it succeeded. */
+async function watchWithBar(client: GatewayClient, id: string): Promise<number> {
+  const bar = new ProgressBar();
+  const last = await watchJob(client, id, (e) => bar.update(e), { reconnectMs: 120_000 });
+  bar.done();
+  for (const warning of last.warnings) process.stderr.write(`note: ${warning}\n`);
+  if (last.error) process.stderr.write(`${last.error.message}\n`);
+  return last.state === JobState.JOB_STATE_SUCCEEDED ? 0 : 1;
+}
+
+const STATE_NAMES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
 /** Runs one CLI invocation; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -164,36 +197,52 @@ export async function main(argv: string[]): Promise<number> {
       await runJob({ output: args.output, gateway: args.gateway });
       return 0;
     case 'submit': {
-      if (!args.input) usageError('submit needs --input');
-      const client = gatewayClient(needGateway(args));
-      const job = await submitJob(client, specFromArgs(args), { videoPath: resolve(args.input), productPath: args.model ? resolve(args.model) : undefined });
+      if (!args.input && !args['video-uri']) usageError('submit needs --input (or --video-uri)');
+      const client = clientFor(args);
+      const spec = { ...specFromArgs(args), videoUri: args['video-uri'] ?? '', productUri: args['product-uri'] ?? '' };
+      const files = { videoPath: args.input && resolve(args.input), productPath: args.model ? resolve(args.model) : undefined };
+      const job = await submitJob(client, spec, files);
       process.stdout.write(`${job.id}\n`);
-      return 0;
+      return args.watch ? watchWithBar(client, job.id) : 0;
     }
-    case 'watch': {
-      const client = gatewayClient(needGateway(args));
-      const bar = new ProgressBar();
-      const last = await watchJob(client, positionals[0] ?? usageError('watch needs a job id'), (e) => bar.update(e));
-      bar.done();
-      return last.state === JobState.JOB_STATE_SUCCEEDED ? 0 : 1;
-    }
+    case 'watch':
+      return watchWithBar(clientFor(args), positionals[0] ?? usageError('watch needs a job id'));
     case 'get': {
-      const client = gatewayClient(needGateway(args));
+      const client = clientFor(args);
       const id = positionals[0] ?? usageError('get needs a job id');
       const job = await getJob(client, id);
-      process.stdout.write(`${JSON.stringify({ id: job.id, state: JobState[job.state], stage: job.stage, framesDone: job.framesDone, framesTotal: job.framesTotal, warnings: job.warnings, error: job.error }, null, 2)}\n`);
+      const time = (ms: number): string | undefined => (ms ? new Date(ms).toISOString() : undefined);
+      const shown = {
+        id: job.id, state: JobState[job.state], stage: job.stage, framesDone: job.framesDone, framesTotal: job.framesTotal,
+        framesCheckpointed: job.framesCheckpointed, attempts: job.attempts, created: time(job.createdUnixMs), started: time(job.startedUnixMs),
+        finished: time(job.finishedUnixMs), resultSizeBytes: job.resultSizeBytes, stages: job.stages, warnings: job.warnings, error: job.error,
+      };
+      process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
       if (args.output) await downloadResult(client, id, resolve(args.output));
       if (args.preview) await downloadPreview(client, id, resolve(args.preview));
       return 0;
     }
     case 'cancel': {
-      const job = await cancelJob(gatewayClient(needGateway(args)), positionals[0] ?? usageError('cancel needs a job id'));
+      const job = await cancelJob(clientFor(args), positionals[0] ?? usageError('cancel needs a job id'));
       process.stdout.write(`${job.id} ${JobState[job.state]}\n`);
       return 0;
     }
     case 'list': {
-      const { jobs } = await listJobs(gatewayClient(needGateway(args)));
-      for (const job of jobs) process.stdout.write(`${job.id}  ${JobState[job.state].replace('JOB_STATE_', '').padEnd(9)}  ${job.stage.padEnd(9)}  ${job.framesDone}/${job.framesTotal}  ${new Date(job.createdUnixMs).toISOString()}\n`);
+      const client = clientFor(args);
+      if (args.state && !STATE_NAMES.includes(args.state)) usageError(`--state is one of ${STATE_NAMES.join(', ')}`);
+      const state = args.state ? STATE_NAMES.indexOf(args.state) + 1 : JobState.JOB_STATE_UNSPECIFIED;
+      const limit = number('limit', args.limit, 50);
+      let token = '';
+      let shown = 0;
+      do {
+        const page = await listJobs(client, Math.min(100, limit - shown), token, state);
+        for (const job of page.jobs) {
+          const when = new Date(job.createdUnixMs).toISOString();
+          process.stdout.write(`${job.id}  ${JobState[job.state].replace('JOB_STATE_', '').padEnd(9)}  ${job.stage.padEnd(9)}  ${job.framesDone}/${job.framesTotal}  ${when}\n`);
+        }
+        shown += page.jobs.length;
+        token = page.nextPageToken;
+      } while (token && shown < limit);
       return 0;
     }
     default:

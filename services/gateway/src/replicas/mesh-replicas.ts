@@ -1,4 +1,5 @@
 import { CompositorClient, DecoderClient, InpaintClient, PoseClient } from '@vanelia/proto';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@vanelia/runtime';
 import type { MeshReplicas } from '../pipeline';
 import { dnsSource } from './dns-source';
@@ -12,6 +13,8 @@ export interface DiscoverySettings {
   refreshMs: number;
   /** Namespace of the Services ('' = the second label of the dns:/// name, else "default"). */
   namespace: string;
+  /** Cluster access for endpointslices (default: in-cluster service account, or KUBECONFIG). */
+  kubeConfig?: KubeConfig;
   logger?: Logger;
 }
 
@@ -25,7 +28,7 @@ export function endpointSourceFor(address: string, settings: DiscoverySettings):
   const { host, port } = target.hosts[0];
   if (settings.mode === 'endpointslices') {
     const [service, fromName] = host.split('.');
-    return endpointSliceSource({ namespace: settings.namespace || fromName || 'default', service, fallbackPort: port, logger: settings.logger });
+    return endpointSliceSource({ namespace: settings.namespace || fromName || 'default', service, fallbackPort: port, kubeConfig: settings.kubeConfig, logger: settings.logger });
   }
   return dnsSource(host, port, { refreshMs: settings.refreshMs, logger: settings.logger });
 }
