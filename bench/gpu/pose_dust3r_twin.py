@@ -258,6 +258,8 @@ def main():
     a = parser.parse_args()
     if a.height % 16 or a.width % 16:
         parser.error('height and width must be multiples of 16')
+    if a.fp16 and a.device == 'cpu':
+        parser.error('--fp16 needs --device cuda (float16 LayerNorm and GEMM are CUDA kernels)')
     torch.manual_seed(a.seed)
     config = dict(TINY if a.tiny else FULL, height=a.height, width=a.width)
     device = torch.device(a.device)
