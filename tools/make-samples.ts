@@ -130,17 +130,19 @@ async function renderVideo(path: string): Promise<void> {
   if (code !== 0) throw new Error(`ffmpeg exited with ${code}`);
 }
 
-/** A small product: a ceramic mug (body + handle), 9.5 cm tall, with PBR materials, +Y up, metres. */
+/** The product: a glazed floor vase, 45 cm tall (big enough to read in a 640x360 room shot), PBR, +Y up, metres. */
 async function buildProduct(path: string): Promise<void> {
-  const body = new THREE.LatheGeometry(
-    [
-      [0, 0], [0.036, 0], [0.04, 0.004], [0.041, 0.09], [0.044, 0.095], [0.038, 0.095], [0.036, 0.01], [0, 0.01],
-    ].map(([r, y]) => new THREE.Vector2(r, y)),
-    48,
-  );
-  const handle = new THREE.TorusGeometry(0.026, 0.006, 12, 32, Math.PI);
-  handle.rotateZ(-Math.PI / 2);
-  handle.translate(0.04, 0.05, 0);
+  const profile: Array<[number, number]> = [];
+  for (let i = 0; i <= 24; i++) {
+    const y = (0.45 * i) / 24;
+    const t = y / 0.45;
+    // Belly low, narrow neck, a lip at the top.
+    profile.push([0.07 + 0.075 * Math.sin(Math.PI * Math.min(1, t * 1.25)) ** 1.5 + (t > 0.92 ? 0.02 * (t - 0.92) / 0.08 : 0), y]);
+  }
+  const body = new THREE.LatheGeometry([new THREE.Vector2(0, 0), ...profile.map(([r, y]) => new THREE.Vector2(r, y)), new THREE.Vector2(0.06, 0.45)], 64);
+  const band = new THREE.TorusGeometry(0.118, 0.008, 12, 64);
+  band.rotateX(Math.PI / 2);
+  band.translate(0, 0.16, 0);
   const doc = new Document();
   const buffer = doc.createBuffer();
   const scene = doc.createScene('product');
@@ -155,8 +157,8 @@ async function buildProduct(path: string): Promise<void> {
       .setMaterial(material);
     scene.addChild(doc.createNode(name).setMesh(doc.createMesh(name).addPrimitive(primitive)));
   };
-  addMesh(body, 'mug-body', [0.82, 0.28, 0.16, 1], 0.35);
-  addMesh(handle, 'mug-handle', [0.82, 0.28, 0.16, 1], 0.35);
+  addMesh(body, 'vase-body', [0.12, 0.32, 0.55, 1], 0.25);
+  addMesh(band, 'vase-band', [0.85, 0.7, 0.35, 1], 0.4);
   doc.getRoot().getAsset().generator = 'vanelia tools/make-samples.ts';
   await writeFile(path, await new NodeIO().writeBinary(doc));
 }
