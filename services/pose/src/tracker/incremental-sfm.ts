@@ -62,6 +62,8 @@ export interface SfmResult {
 interface State {
   table: TrackTable;
   o: Required<SfmOptions>;
+  /** Smallest ray angle (degrees) for new points: the option, lowered for footage with little parallax. */
+  minAngleDeg: number;
   intr: RadialIntrinsics;
   poses: (CameraPose | null)[];
   point: Float64Array;
@@ -110,6 +112,7 @@ export function reconstructIncremental(table: TrackTable, options: SfmOptions = 
     poses: new Array(table.frameCount).fill(null),
     point: new Float64Array(3 * table.first.length),
     hasPoint: new Uint8Array(table.first.length),
+    minAngleDeg: o.minTriangulationDeg,
     logger,
   };
   logger.debug('sfm start', { keyframes: keyframes.length, focalPx, focalObservable });
@@ -129,15 +132,20 @@ export function reconstructIncremental(table: TrackTable, options: SfmOptions = 
     runBundle(state, registered, recent, false);
   }
 
+  if (registered.length < Math.max(2, 0.6 * keyframes.length)) {
+    throw new VaneliaError('pose', 'TRACKING_FAILED', `the tracker placed only ${registered.length} of ${keyframes.length} keyframes; the footage may be too dynamic, blurred or lack parallax.`, { code: 'FAILED_PRECONDITION' });
+  }
   const refineFocal = o.refineFocal && !(o.focalPx > 0);
+  // Distortion and focal trade off against each other when the motion does not pin the focal down.
+  const refineDistortion = o.refineDistortion && focalObservable;
   // Global refinement: poses and focal first, then with distortion, rejecting outliers between rounds.
   let rmsPx = 0;
   for (let round = 0; round < 4; round++) {
     const free = registered.filter((f) => f !== keyframes[0]);
-    rmsPx = runBundle(state, registered, free, refineFocal, o.refineDistortion && round > 0, 60);
+    rmsPx = runBundle(state, registered, free, refineFocal, refineDistortion && round > 0, 60);
     const rejected = rejectOutliers(state, registered);
     triangulateAll(state, registered);
-    if (rejected === 0 && (round > 0 || !o.refineDistortion)) break;
+    if (rejected === 0 && (round > 0 || !refineDistortion)) break;
   }
   if (!(state.intr.focalPx > 0.05 * larger && state.intr.focalPx < 20 * larger)) {
     throw new VaneliaError('pose', 'TRACKING_FAILED', 'the tracker could not calibrate the camera (focal length diverged); the footage may lack parallax.', { code: 'FAILED_PRECONDITION' });
@@ -169,7 +177,7 @@ function initialize(state: State, keyframes: number[]): number {
   const k = intrinsicsMatrix(intr.focalPx, intr.cxPx, intr.cyPx);
   const f0 = keyframes[0];
   let best: { frame: number; pose: CameraPose; ids: number[]; angle: number } | null = null;
-  for (const f1 of keyframes.slice(1, 12)) {
+  for (const f1 of keyframes.slice(1, 30)) {
     const { ids, xa, xb } = correspondences(table, f0, f1);
     if (ids.length < 30) break;
     const fit = findFundamentalRansac(xa, xb, { thresholdPx: 1, seed: f1 + 1 });
@@ -199,9 +207,18 @@ function initialize(state: State, keyframes: number[]): number {
   }
   state.poses[f0] = { rotation: Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1), translation: new Float64Array(3) };
   state.poses[best.frame] = best.pose;
-  triangulateAll(state, [f0, best.frame]);
-  runBundle(state, [f0, best.frame], [best.frame], false);
-  state.logger.debug('sfm initialised', { frames: [f0, best.frame], medianAngleDeg: best.angle });
+  // Panning footage (mostly rotation) has little parallax: accept flatter rays rather than no points.
+  state.minAngleDeg = Math.min(state.o.minTriangulationDeg, 0.4 * best.angle);
+  // The focal guess may be off, so the first points are taken on cheirality alone, refined together with
+  // the focal length, and only then held to the reprojection threshold.
+  const pair = [f0, best.frame];
+  triangulateAll(state, pair, Number.POSITIVE_INFINITY);
+  const refineFocal = state.o.refineFocal && !(state.o.focalPx > 0);
+  for (let round = 0; round < 2; round++) {
+    runBundle(state, pair, [best.frame], refineFocal, false, 30);
+    rejectOutliers(state, pair, round === 0 ? 4 * state.o.maxReprojectionPx : state.o.maxReprojectionPx);
+  }
+  state.logger.debug('sfm initialised', { frames: pair, medianAngleDeg: best.angle, points: state.hasPoint.reduce((a, b) => a + b, 0), focalPx: state.intr.focalPx });
   return best.frame;
 }
 
@@ -252,12 +269,12 @@ function triangulateNew(state: State, registered: number[], frame: number): void
   for (const t of tracksInFrame(state.table, frame)) if (!state.hasPoint[t]) triangulateTrack(state, registered, t);
 }
 
-function triangulateAll(state: State, registered: number[]): void {
-  for (let t = 0; t < state.hasPoint.length; t++) if (!state.hasPoint[t]) triangulateTrack(state, registered, t);
+function triangulateAll(state: State, registered: number[], maxErrorPx = state.o.maxReprojectionPx): void {
+  for (let t = 0; t < state.hasPoint.length; t++) if (!state.hasPoint[t]) triangulateTrack(state, registered, t, maxErrorPx);
 }
 
 /** DLT over the track's registered observations, accepted with enough ray angle and small reprojection errors. */
-function triangulateTrack(state: State, registered: number[], t: number): void {
+function triangulateTrack(state: State, registered: number[], t: number, maxErrorPx = state.o.maxReprojectionPx): void {
   const { table, intr, o } = state;
   const frames = registered.filter((f) => observes(table, t, f));
   if (frames.length < 2) return;
@@ -271,11 +288,11 @@ function triangulateTrack(state: State, registered: number[], t: number): void {
   const x = triangulateViews(views);
   if (!x) return;
   const angle = triangulationAngle(x, cameraCentre(state.poses[frames[0]]!), cameraCentre(state.poses[frames[frames.length - 1]]!));
-  if ((angle * 180) / Math.PI < o.minTriangulationDeg) return;
+  if ((angle * 180) / Math.PI < state.minAngleDeg) return;
   for (const f of frames) {
     if (!projectPoint(intr, state.poses[f]!, x, 0, tmp)) return;
     const [u, v] = observation(table, t, f);
-    if (Math.hypot(tmp[0] - u, tmp[1] - v) > o.maxReprojectionPx) return;
+    if (Math.hypot(tmp[0] - u, tmp[1] - v) > maxErrorPx) return;
   }
   state.point.set(x, 3 * t);
   state.hasPoint[t] = 1;
@@ -321,8 +338,8 @@ function runBundle(state: State, frames: number[], free: number[], refineFocal: 
 }
 
 /** Flags observations with large reprojection errors; points left with fewer than 2 views are dropped. */
-function rejectOutliers(state: State, registered: number[]): number {
-  const { table, intr, o } = state;
+function rejectOutliers(state: State, registered: number[], maxErrorPx = state.o.maxReprojectionPx): number {
+  const { table, intr } = state;
   const tmp = new Float64Array(2);
   let count = 0;
   for (let t = 0; t < state.hasPoint.length; t++) {
@@ -331,7 +348,7 @@ function rejectOutliers(state: State, registered: number[]): number {
     for (const f of registered) {
       if (!observes(table, t, f)) continue;
       const [u, v] = observation(table, t, f);
-      const ok = projectPoint(intr, state.poses[f]!, state.point, 3 * t, tmp) && Math.hypot(tmp[0] - u, tmp[1] - v) <= o.maxReprojectionPx;
+      const ok = projectPoint(intr, state.poses[f]!, state.point, 3 * t, tmp) && Math.hypot(tmp[0] - u, tmp[1] - v) <= maxErrorPx;
       if (ok) kept++;
       else {
         table.rejected[t][f - table.first[t]] = 1;
