@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batchPairs } from '../src/dust3r/pair-batches';
+import { observePair, sampleGrid } from '../src/dust3r/pair-observations';
 import { makePairs, pairsConnectAll, parseSceneGraph } from '../src/dust3r/scene-graph';
 
 const undirected = (pairs: Array<{ first: number; second: number }>): string[] =>
@@ -72,5 +73,26 @@ describe('pair batches', () => {
     const shape = () => ({ heightPx: 288, widthPx: 512 });
     expect(batchPairs(makePairs('swin-2-noncyclic', 10), shape).map((b) => b.pairs.length)).toEqual([8, 8, 8, 8, 2]);
     expect(() => batchPairs([], shape, 0)).toThrow(/pose: pair batch size must be a positive integer, got 0/);
+  });
+});
+
+describe('pair observations', () => {
+  it('samples an even grid, weights by log confidence and rejects maps without finite points', () => {
+    const shape = { heightPx: 8, widthPx: 16 };
+    const grid = sampleGrid(shape, 32);
+    expect(grid.pixelIndex.length).toBe(32);
+    expect([grid.centred[0], grid.centred[1]]).toEqual([1.5 - 8, 1.5 - 4]);
+    const n = 128;
+    const pts = Float32Array.from({ length: 3 * n }, (_, i) => (i % 3 === 2 ? 2 : 0.1 * (i % 7)));
+    const conf = Float32Array.from({ length: n }, (_, i) => (i % 2 ? Math.E : 1));
+    const obs = observePair({ first: 0, second: 1, pts1: pts, conf1: conf, pts2: pts, conf2: conf }, [grid, grid]);
+    expect(obs.score).toBeCloseTo(((1 + Math.E) / 2) ** 2, 6);
+    const k = 3;
+    const pixel = grid.pixelIndex[k];
+    expect(obs.weight1[k]).toBeCloseTo(pixel % 2 ? 1 : 1e-6, 6);
+    const broken = Float32Array.from(pts).fill(Number.NaN);
+    expect(() => observePair({ first: 0, second: 1, pts1: broken, conf1: conf, pts2: pts, conf2: conf }, [grid, grid])).toThrow(
+      /pose: DUSt3R pair 0→1 view 1 has 0 finite points among 32 samples/,
+    );
   });
 });

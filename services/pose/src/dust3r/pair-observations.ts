@@ -32,7 +32,7 @@ export interface PairObservation {
   /** Sampled points of view 1 / view 2 (packed xyz, float64), in view 1's frame. */
   pts1: Float64Array;
   pts2: Float64Array;
-  /** Per-sample weights: log(conf), clamped at 0 (DUSt3R's 'log' confidence transform). */
+  /** Per-sample weights: log(conf) (DUSt3R's 'log' confidence transform), floored at 1e-6; 0 for non-finite points. */
   weight1: Float64Array;
   weight2: Float64Array;
 }
@@ -60,6 +60,9 @@ export function sampleGrid(shape: ModelShape, samples: number): SampleGrid {
   return { shape, pixelIndex, centred };
 }
 
+/** Weight of a sample whose confidence is 1 (DUSt3R's minimum): almost nothing, but not nothing. */
+const MIN_WEIGHT = 1e-6;
+
 function mean(values: Float32Array): number {
   let s = 0;
   for (let i = 0; i < values.length; i++) s += values[i];
@@ -79,6 +82,7 @@ function gather(pts: Float32Array, conf: Float32Array, grid: SampleGrid, what: s
   const count = grid.pixelIndex.length;
   const points = new Float64Array(3 * count);
   const weights = new Float64Array(count);
+  let finiteCount = 0;
   for (let k = 0; k < count; k++) {
     const p = grid.pixelIndex[k];
     const x = pts[3 * p];
@@ -89,7 +93,14 @@ function gather(pts: Float32Array, conf: Float32Array, grid: SampleGrid, what: s
     points[3 * k] = finite ? x : 0;
     points[3 * k + 1] = finite ? y : 0;
     points[3 * k + 2] = finite ? z : 0;
-    weights[k] = finite && c > 1 ? Math.log(c) : 0;
+    // log(conf), floored just above 0 so an all-uncertain map still has a direction to align.
+    weights[k] = finite ? Math.max(c > 1 ? Math.log(c) : 0, MIN_WEIGHT) : 0;
+    if (finite) finiteCount++;
+  }
+  if (finiteCount < 3) {
+    throw new VaneliaError('pose', 'BAD_PREDICTION', `DUSt3R ${what} has ${finiteCount} finite points among ${count} samples (a float16 overflow in the export?).`, {
+      code: 'INTERNAL',
+    });
   }
   return [points, weights];
 }
