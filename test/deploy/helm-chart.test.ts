@@ -194,6 +194,26 @@ describe('multi-cluster values', () => {
     }
   });
 
+  it('serves mutual TLS on its own port when a cluster asks (EKS), from a mounted Secret', () => {
+    const objects = render('eu-west-1-eks');
+    const [gateway] = deploymentsOf(objects, 'gateway');
+    const pod = gateway.spec.template.spec as typeof gateway.spec.template.spec & { volumes: any[] };
+    const container = pod.containers[0];
+    const env = envOf(container);
+    const tlsPort = container.ports?.find((p) => p.name === 'grpc-tls')?.containerPort;
+    expect(Number(env.VANELIA_TLS_PORT)).toBe(tlsPort);
+    const mount = container.volumeMounts?.find((m) => m.name === 'tls');
+    expect(pod.volumes.find((v) => v.name === 'tls').secret.secretName).toBe('vanelia-gateway-tls');
+    for (const file of [env.VANELIA_TLS_CERT_FILE, env.VANELIA_TLS_KEY_FILE, env.VANELIA_TLS_CLIENT_CA_FILE]) {
+      expect(file?.startsWith(`${mount?.mountPath}/`), file).toBe(true);
+    }
+    const publicService = named<K8sObject & { spec: Record<string, any> }>(objects, 'Service', 'vanelia-gateway-public');
+    expect(publicService.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['grpc', 'grpc-tls']);
+    const policy = named<K8sObject & { spec: Record<string, any> }>(objects, 'NetworkPolicy', 'vanelia-gateway');
+    expect(policy.spec.ingress[0].ports.map((p: { port: string }) => p.port)).toEqual(['grpc', 'grpc-tls']);
+    expect(deploymentsOf(render('default'), 'gateway')[0].spec.template.spec.containers[0].ports?.map((p) => p.name)).toEqual(['grpc', 'metrics']);
+  });
+
   it('gives the gateway a Role on EndpointSlices only when it discovers through them', () => {
     const gke = render('us-central1-gke');
     const role = named<K8sObject & { rules: any[] }>(gke, 'Role', 'vanelia-endpointslice-reader');

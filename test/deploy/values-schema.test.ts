@@ -15,6 +15,7 @@ describe('values.schema.json and the chart refuse values that cannot work, sayin
     ['a job store that is neither sqlite nor redis', { 'services.gateway.jobStore': 'postgres://db/jobs' }, /jobStore/],
     ['a malformed image digest', { 'image.digests.inpaint-cuda12': 'sha256:abc' }, /digests/],
     ['an unknown discovery mode', { 'services.gateway.discovery': 'consul' }, /discovery/],
+    ['mutual TLS without a certificate Secret', { 'services.gateway.tls.enabled': 'true' }, /gateway\/tls\/secretName/],
     [
       'two gateways on the sqlite store',
       { 'services.gateway.pools.cpu.replicas': '2' },
