@@ -114,11 +114,15 @@ describe('DUSt3R backend on the CPU provider', () => {
     }
   });
 
-  it('pads the last batch for a decoder exported with a fixed batch, and says it used that batch', async () => {
+  it('takes a stream of frames, pads the last batch of a fixed-batch decoder and says it used that batch', async () => {
     const dir = join(root, 'static');
     writeTinyModels(dir, { heightPx: 288, widthPx: 512, encoderBatch: 1, decoderBatch: 3 });
     const backend = createDust3rBackend({ modelDir: dir, sceneGraph: 'complete' });
-    const result = await backend.track(tinyFrames([-1, 0, 0.5, 1], 160, 90));
+    async function* stream() {
+      for (const frame of tinyFrames([-1, 0, 0.5, 1], 160, 90)) yield { ...frame, index: frame.index + 10 };
+    }
+    const result = await backend.track(stream());
+    expect(result.cameras.map((c) => c.frameIndex)).toEqual([10, 11, 12, 13]);
     await backend.close();
     expect(result.pairCount).toBe(12);
     expect(result.warnings).toEqual(['the DUSt3R decoder was exported with a fixed batch of 3 pairs; used it instead of 8']);
@@ -135,5 +139,9 @@ describe('DUSt3R backend on the CPU provider', () => {
     );
     await backend.close();
     await expect(createDust3rBackend({ modelDir: join(root, 'none') }).track(tinyFrames([0, 1], 160, 90))).rejects.toThrow(/pose: no DUSt3R model in/);
+    const one = createDust3rBackend({ modelDir: join(root, 'static') });
+    await expect(one.track(tinyFrames([0], 160, 90))).rejects.toThrow(/pose: DUSt3R needs at least 2 frames, got 1/);
+    await expect(one.track(tinyFrames([0, 1], 160, 90), { sceneGraph: 'ring-2' })).rejects.toThrow(/pose: scene graph "ring-2" is not recognised/);
+    await one.close();
   });
 });

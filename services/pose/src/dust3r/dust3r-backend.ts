@@ -74,8 +74,11 @@ export interface Dust3rBackend {
   readonly name: 'dust3r';
   /** Whether the model files are there. */
   isInstalled(): boolean;
-  /** Cameras (and depth) for the frames of one video, in order. */
-  track(frames: readonly Frame[], options?: Dust3rTrackOptions): Promise<Dust3rTrackResult>;
+  /**
+   * Cameras (and depth) for the frames of one video, in order. Frames may arrive as a stream: each is
+   * resized and encoded as it comes, so only its features stay in memory.
+   */
+  track(frames: Iterable<Frame> | AsyncIterable<Frame>, options?: Dust3rTrackOptions): Promise<Dust3rTrackResult>;
   /** Releases the ONNX sessions. */
   close(): Promise<void>;
 }
@@ -120,43 +123,60 @@ export function createDust3rBackend(options: Dust3rBackendOptions = {}): Dust3rB
     return models;
   };
 
-  async function encodeFrames(m: Dust3rModels, frames: readonly Frame[], geometry: ModelGeometry, report: (done: number) => void, signal?: AbortSignal): Promise<FrameFeatures[]> {
-    const shape = { heightPx: geometry.heightPx, widthPx: geometry.widthPx };
-    const chunk = m.shapes.encoderBatch ?? o.encoderBatchSize;
-    // Resizing runs on sharp's thread pool: prepare a window of frames at once, then encode it in chunks.
-    const window = Math.max(chunk, PREPROCESS_WINDOW);
+  /** Encodes frames as they come, a window at a time (resizing runs on sharp's thread pool). */
+  async function encodeFrames(m: Dust3rModels, frames: Iterable<Frame> | AsyncIterable<Frame>, total: number, signal?: AbortSignal, onProgress?: Dust3rTrackOptions['onProgress']) {
     const features: FrameFeatures[] = [];
-    for (let start = 0; start < frames.length; start += window) {
-      checkAborted(signal);
-      const images = await Promise.all(frames.slice(start, start + window).map((f) => preprocessFrame(f, geometry)));
+    const indices: number[] = [];
+    let geometry: ModelGeometry | undefined;
+    let window: Frame[] = [];
+    const flush = async (g: ModelGeometry): Promise<void> => {
+      const shape = { heightPx: g.heightPx, widthPx: g.widthPx };
+      const chunk = m.shapes.encoderBatch ?? o.encoderBatchSize;
+      const images = await Promise.all(window.map((f) => preprocessFrame(f, g)));
+      window = [];
       for (let at = 0; at < images.length; at += chunk) {
+        checkAborted(signal);
         features.push(...(await encodeImages(m, images.slice(at, at + chunk), shape, chunk)));
-        report(features.length);
+        onProgress?.({ step: 'features', done: features.length, total });
       }
+    };
+    for await (const frame of frames) {
+      checkAborted(signal);
+      if (!geometry) {
+        geometry = modelGeometry(frame.widthPx, frame.heightPx, o.longSidePx);
+        if ((m.shapes.heightPx !== undefined && m.shapes.heightPx !== geometry.heightPx) || (m.shapes.widthPx !== undefined && m.shapes.widthPx !== geometry.widthPx)) {
+          throw new VaneliaError('pose', 'MODEL_SIZE_MISMATCH', `the DUSt3R encoder was exported for ${m.shapes.widthPx}x${m.shapes.heightPx} inputs, but ${frame.widthPx}x${frame.heightPx} frames need ${geometry.widthPx}x${geometry.heightPx}; export it for that size (or with dynamic axes).`, {
+            code: 'FAILED_PRECONDITION',
+          });
+        }
+      }
+      window.push(frame);
+      indices.push(frame.index);
+      if (window.length >= PREPROCESS_WINDOW) await flush(geometry);
     }
-    return features;
+    if (geometry && window.length > 0) await flush(geometry);
+    return { features, indices, geometry };
   }
 
-  async function track(frames: readonly Frame[], call: Dust3rTrackOptions = {}): Promise<Dust3rTrackResult> {
-    if (frames.length < 2) throw new VaneliaError('pose', 'TOO_FEW_FRAMES', `DUSt3R needs at least 2 frames, got ${frames.length}.`);
+  async function track(frames: Iterable<Frame> | AsyncIterable<Frame>, call: Dust3rTrackOptions = {}): Promise<Dust3rTrackResult> {
     const sceneGraph = call.sceneGraph || o.sceneGraph;
     const batchSize = call.pairBatchSize || o.pairBatchSize;
-    const geometry = modelGeometry(frames[0].widthPx, frames[0].heightPx, o.longSidePx);
+    parseSceneGraph(sceneGraph);
     const m = await ensureModels();
     const warnings: string[] = [];
-    if ((m.shapes.heightPx !== undefined && m.shapes.heightPx !== geometry.heightPx) || (m.shapes.widthPx !== undefined && m.shapes.widthPx !== geometry.widthPx)) {
-      throw new VaneliaError('pose', 'MODEL_SIZE_MISMATCH', `the DUSt3R encoder was exported for ${m.shapes.widthPx}x${m.shapes.heightPx} inputs, but ${frames[0].widthPx}x${frames[0].heightPx} frames need ${geometry.widthPx}x${geometry.heightPx}; export it for that size (or with dynamic axes).`, {
-        code: 'FAILED_PRECONDITION',
-      });
-    }
     const progress = (step: TrackProgressEvent['step'], done: number, total: number): void => call.onProgress?.({ step, done, total });
     const t0 = performance.now();
-    const features = await encodeFrames(m, frames, geometry, (done) => progress('features', done, frames.length), call.signal);
+    const total = Array.isArray(frames) ? frames.length : 0;
+    const { features, indices, geometry } = await encodeFrames(m, frames, total, call.signal, call.onProgress);
+    if (!geometry || indices.length < 2) {
+      throw new VaneliaError('pose', 'TOO_FEW_FRAMES', `DUSt3R needs at least 2 frames, got ${indices.length}.`);
+    }
     const t1 = performance.now();
+    const frameCount = indices.length;
 
-    const pairs = makePairs(sceneGraph, frames.length);
-    if (!pairsConnectAll(pairs, frames.length)) {
-      throw new VaneliaError('pose', 'DISCONNECTED_PAIRS', `scene graph "${sceneGraph}" does not connect all ${frames.length} frames.`);
+    const pairs = makePairs(sceneGraph, frameCount);
+    if (!pairsConnectAll(pairs, frameCount)) {
+      throw new VaneliaError('pose', 'DISCONNECTED_PAIRS', `scene graph "${sceneGraph}" does not connect all ${frameCount} frames.`);
     }
     const shape = { heightPx: geometry.heightPx, widthPx: geometry.widthPx };
     const decoderBatch = m.shapes.decoderBatch ?? batchSize;
@@ -164,7 +184,7 @@ export function createDust3rBackend(options: Dust3rBackendOptions = {}): Dust3rB
       warnings.push(`the DUSt3R decoder was exported with a fixed batch of ${m.shapes.decoderBatch} pairs; used it instead of ${batchSize}`);
     }
     const batches = batchPairs(pairs, () => shape, decoderBatch);
-    const grids = frames.map(() => sampleGrid(shape, o.samplesPerFrame));
+    const grids = indices.map(() => sampleGrid(shape, o.samplesPerFrame));
     const observations: PairObservation[] = [];
     const keeper = new BestViewKeeper();
     for (const batch of batches) {
@@ -184,21 +204,21 @@ export function createDust3rBackend(options: Dust3rBackendOptions = {}): Dust3rB
     const aligned = alignGlobally(grids, observations, options.alignment);
     progress('alignment', 1, 1);
     const t3 = performance.now();
-    logger.info('dust3r alignment', { frames: frames.length, pairs: pairs.length, initialLoss: aligned.initialLoss, finalLoss: aligned.finalLoss, iterations: aligned.iterations });
+    logger.info('dust3r alignment', { frames: frameCount, pairs: pairs.length, initialLoss: aligned.initialLoss, finalLoss: aligned.finalLoss, iterations: aligned.iterations });
 
     const cameras: FrameCamera[] = aligned.cameras.map((camera, n) => ({
-      frameIndex: frames[n].index,
+      frameIndex: indices[n],
       intrinsics: intrinsicsAtOriginal(camera.focalPx, geometry),
       cameraToWorldOpencv: Array.from(camera.cameraToWorldOpenCv),
       confidence: frameConfidence(keeper.medianConfidence(n), aligned.relativeResidual[n]),
     }));
     const depthMaps: DepthMap[] = [];
     if (call.wantDepth) {
-      for (let n = 0; n < frames.length; n++) {
+      for (let n = 0; n < frameCount; n++) {
         const depth = keeper.depth(n, aligned.state);
         if (!depth) continue;
         const full = depthOverFrame(depth, geometry);
-        depthMaps.push({ frameIndex: frames[n].index, widthPx: full.widthPx, heightPx: full.heightPx, depthF32: Buffer.from(full.depth.buffer) });
+        depthMaps.push({ frameIndex: indices[n], widthPx: full.widthPx, heightPx: full.heightPx, depthF32: Buffer.from(full.depth.buffer) });
       }
     }
     return {
