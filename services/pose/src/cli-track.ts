@@ -1,4 +1,5 @@
 import { createLogger, VaneliaError, type Logger } from '@vanelia/runtime';
+import { ANCHOR_DEFAULTS } from './anchor';
 import { createDust3rBackend } from './dust3r/dust3r-backend';
 import { resolveBackend } from './backend';
 import { trackVideo } from './track-video';
@@ -11,6 +12,7 @@ export interface TrackCommandArgs {
   frameIndex: number;
   pixel?: [number, number];
   productHeightM: number;
+  cameraHeightM: number;
   focalPx: number;
 }
 
@@ -21,6 +23,7 @@ export const TRACK_USAGE = `vanelia track --input <video | folder of frames> --o
   --frame N                       frame of the placement anchor (default 0)
   --pixel X,Y                     pixel of the placement anchor (default the frame's centre)
   --product-height M              product height in metres (gives the anchor a metric scale)
+  --camera-height M               assumed camera height above the supporting plane (default 1.4; ~0.4 on a table)
   --focal PX                      known focal length in pixels (tracker; default estimated)
 
 Writes a NeRF-style transforms.json: camera-to-world in OpenGL axes, fl_x fl_y cx cy w h, one frame per
@@ -42,7 +45,7 @@ export function parseTrackArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     if (value === undefined) throw usage(`--${key} needs a value`);
     values.set(key, value);
   }
-  const known = new Set(['input', 'output', 'backend', 'model-dir', 'frame', 'pixel', 'product-height', 'focal']);
+  const known = new Set(['input', 'output', 'backend', 'model-dir', 'frame', 'pixel', 'product-height', 'camera-height', 'focal']);
   for (const key of values.keys()) if (!known.has(key)) throw usage(`unknown option --${key}`);
   const input = values.get('input');
   const output = values.get('output');
@@ -74,6 +77,7 @@ export function parseTrackArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     frameIndex,
     ...(pixel ? { pixel } : {}),
     productHeightM: number('product-height', 0, 0),
+    cameraHeightM: number('camera-height', ANCHOR_DEFAULTS.cameraHeightM, 0.01),
     focalPx: number('focal', 0, 0),
   };
 }
@@ -92,6 +96,7 @@ export async function runTrackCommand(argv: readonly string[], logger: Logger = 
       modelDir: args.modelDir,
       dust3r,
       placement: { frameIndex: args.frameIndex, ...(args.pixel ? { pixel: args.pixel } : {}), productHeightM: args.productHeightM },
+      anchor: { cameraHeightM: args.cameraHeightM },
       tracker: { focalPx: args.focalPx },
       logger,
     });

@@ -19,6 +19,8 @@ export function poseSchema() {
     VANELIA_POSE_PROVIDERS: providers('cpu'),
     /** DUSt3R image pairs a decoder batch when a request leaves it 0. */
     VANELIA_POSE_BATCH_SIZE: env.int(8, { min: 1, max: 256 }),
+    /** Camera height above the supporting plane assumed for the anchor's metric scale, centimetres. */
+    VANELIA_POSE_CAMERA_HEIGHT_CM: env.int(140, { min: 1, max: 100_000 }),
     /** Tracker working resolution: frames are reduced by an integer factor to about this long side (pixels). */
     VANELIA_TRACKER_LONG_SIDE_PX: env.int(1100, { min: 320, max: 8192 }),
   };

@@ -16,7 +16,15 @@ await startService({
   name: 'pose',
   config,
   logger,
-  services: [poseService({ logger, modelDir, dust3r, tracker: { workingLongSidePx: config.VANELIA_TRACKER_LONG_SIDE_PX } })],
+  services: [
+    poseService({
+      logger,
+      modelDir,
+      dust3r,
+      tracker: { workingLongSidePx: config.VANELIA_TRACKER_LONG_SIDE_PX },
+      anchor: { cameraHeightM: config.VANELIA_POSE_CAMERA_HEIGHT_CM / 100 },
+    }),
+  ],
   // The tracker needs nothing loaded; with a DUSt3R model, ready once its files are in place.
   checkReady: async () => !dust3r || dust3r.isInstalled(),
   onStopped: async () => {

@@ -17,6 +17,7 @@ import {
   type Logger,
   type ServiceRegistration,
 } from '@vanelia/runtime';
+import type { AnchorOptions } from './anchor';
 import { PoseJob, type PoseJobOptions } from './backend';
 import type { CameraTrackData } from './camera-track';
 import type { Dust3rBackend } from './dust3r/dust3r-backend';
@@ -30,6 +31,7 @@ export interface PoseServerOptions {
   /** The process's DUSt3R backend when its model is installed. */
   dust3r?: Dust3rBackend;
   tracker?: TrackerOptions;
+  anchor?: AnchorOptions;
 }
 
 /** The proto message of a domain track. */
@@ -82,6 +84,7 @@ export function poseService(options: PoseServerOptions): ServiceRegistration {
             modelDir: options.modelDir,
             dust3r: options.dust3r,
             tracker: options.tracker,
+            anchor: options.anchor,
             sceneGraph: config.sceneGraph,
             pairBatchSize: config.pairBatchSize,
             wantDepth: config.wantDepth,

@@ -57,7 +57,7 @@ describe('vanelia track', () => {
     expect(() => parseTrackArgs(['--input', 'a', '--output', 'b', '--pixel', '3'])).toThrow(/--pixel must be X,Y/);
     expect(() => parseTrackArgs(['--input', 'a', '--output', 'b', '--speed', '3'])).toThrow(/unknown option --speed/);
     expect(parseTrackArgs(['--input=a', '--output', 'b', '--pixel', '10,20', '--frame', '3'], { VANELIA_POSE_MODEL_DIR: '/m' })).toEqual({
-      input: 'a', output: 'b', backend: 'auto', modelDir: '/m', frameIndex: 3, pixel: [10, 20], productHeightM: 0, focalPx: 0,
+      input: 'a', output: 'b', backend: 'auto', modelDir: '/m', frameIndex: 3, pixel: [10, 20], productHeightM: 0, cameraHeightM: 1.4, focalPx: 0,
     });
     await expect(runTrackCommand(['--input', join(files.dir, 'nothing-here'), '--output', join(files.dir, 'x.json')])).rejects.toThrow(/pose: input .*nothing-here does not exist/);
     await expect(runTrackCommand(['--input', join(files.dir, 'out'), '--output', join(files.dir, 'y.json')])).rejects.toThrow(/pose: the folder .* holds no images/);
