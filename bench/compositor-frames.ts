@@ -37,6 +37,8 @@ export interface FrameBenchResult {
   widthPx: number;
   heightPx: number;
   msPerFrame: { median: number; p10: number; p90: number; mean: number };
+  /** Process CPU time per frame (all threads: JS and the software rasterizer's), robust to other load on the machine. */
+  cpuMsPerFrame: number;
   batchSize: number;
   /** Medians of the parts: waiting for render + read-back (what compositing did not hide), composite + mask (JS), and the first frame (shader compiles, shadow maps, IBL). */
   parts: { renderWaitMs: number; compositeMs: number; firstFrameMs: number };
@@ -130,10 +132,16 @@ export async function runFrameBench(options: FrameBenchOptions): Promise<FrameBe
     const started = performance.now();
     await job.compositeFrames([frame(0)]);
     const firstFrameMs = performance.now() - started;
+    let cpuMs = 0;
     for (let first = 1; first < total; first += options.batchSize) {
       const batch = Array.from({ length: Math.min(options.batchSize, total - first) }, (_, i) => frame(first + i));
       let previous = performance.now();
+      const cpuBefore = process.cpuUsage();
       const results = await job.compositeFrames(batch);
+      const cpu = process.cpuUsage(cpuBefore);
+      // CPU time of measured frames only (a batch with warm-up frames counts its measured share).
+      const measured = batch.filter((f) => f.frameIndex > options.warmup).length;
+      cpuMs += ((cpu.user + cpu.system) / 1000) * (measured / batch.length);
       job.lastTimings.forEach((timing, i) => {
         // Per-frame time: from the previous frame's end (or the batch start) to this frame's end.
         const ms = timing.doneAtMs - previous;
@@ -159,6 +167,7 @@ export async function runFrameBench(options: FrameBenchOptions): Promise<FrameBe
       widthPx: W,
       heightPx: H,
       msPerFrame: { median: quantile(sorted, 0.5), p10: quantile(sorted, 0.1), p90: quantile(sorted, 0.9), mean: times.reduce((a, b) => a + b, 0) / times.length },
+      cpuMsPerFrame: cpuMs / times.length,
       batchSize: options.batchSize,
       parts: { renderWaitMs: median(renderTimes), compositeMs: median(compositeTimes), firstFrameMs },
       drawnShareOfFrame: median(shares),

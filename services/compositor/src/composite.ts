@@ -7,8 +7,8 @@ import { sampleSceneDepth, type SceneDepth } from './scene-depth';
 
 /**
  * Puts rendered layers into a video frame, in linear light: the frame is darkened by the shadow (multiply),
- * then the premultiplied product goes over it (alpha-over), with silhouette pixels feathered by a 3x3
- * binomial filter so edges blend like the footage's. Scene depth, when given, hides the product (and its
+ * then the premultiplied product goes over it (alpha-over); partially covered silhouette pixels are
+ * feathered by a 3x3 binomial filter so edges blend like the footage's. Scene depth, when given, hides the product (and its
  * shadow) wherever the scene is nearer than it. Only the layers' region is touched; the rest is copied.
  *
  * (sharp/libvips composites in non-linear sRGB, so the blend itself is this loop over the region; sharp
@@ -20,7 +20,7 @@ export interface CompositeOptions {
   shadowOpacity?: number;
   /** Occlusion: the scene must be nearer than the product by this fraction of its depth to hide it fully (soft below). */
   occlusionTolerance?: number;
-  /** Feather silhouette pixels (3x3 binomial filter on the premultiplied layer). */
+  /** Feather partially covered silhouette pixels (3x3 binomial filter on the premultiplied layer). */
   featherEdges?: boolean;
 }
 
@@ -75,72 +75,67 @@ export function compositeFrame(inputs: CompositeInputs, options: CompositeOption
   if (layers.frameWidthPx !== fw || layers.frameHeightPx !== fh) {
     throw new VaneliaError('compositor', 'FRAME_SIZE_MISMATCH', `frame ${layers.frameIndex} is ${fw}x${fh} but its camera is ${layers.frameWidthPx}x${layers.frameHeightPx}.`);
   }
-  const rgb = new Uint8Array(frame.data);
+  const rgb = frame.data.slice();
   const { xPx: rx, yPx: ry, widthPx: rw, heightPx: rh } = layers.region;
   const productAlpha = new Uint8Array(rw * rh);
   const shadowStrength = new Uint8Array(rw * rh);
   if (rw === 0 || rh === 0) return { rgb, productAlpha, shadowStrength };
   const { colorPremultiplied: color, productMask, shadowMask, depth } = layers;
   const planeDepth = sceneDepth && inputs.pose && inputs.plane ? planeDepthFunction(inputs.pose, inputs.plane) : undefined;
-  const shadowOpacity = Math.max(0, Math.min(1, opts.shadowOpacity));
-  const premult = [0, 0, 0, 0];
-
-  // Premultiplied linear colour and alpha at a layer pixel, feathered at the silhouette.
-  const sample = (lx: number, ly: number): void => {
-    const q = ly * rw + lx;
-    const m = productMask[q];
-    const edge =
-      opts.featherEdges &&
-      lx > 0 && ly > 0 && lx < rw - 1 && ly < rh - 1 &&
-      (m !== productMask[q - 1] || m !== productMask[q + 1] || m !== productMask[q - rw] || m !== productMask[q + rw]);
-    if (!edge) {
-      premult[0] = SRGB8_TO_LINEAR[color[q * 4]];
-      premult[1] = SRGB8_TO_LINEAR[color[q * 4 + 1]];
-      premult[2] = SRGB8_TO_LINEAR[color[q * 4 + 2]];
-      premult[3] = color[q * 4 + 3] / 255;
-      return;
-    }
-    premult.fill(0);
-    for (let dy = -1; dy <= 1; dy++) {
-      for (let dx = -1; dx <= 1; dx++) {
-        const w = (dx === 0 ? 0.5 : 0.25) * (dy === 0 ? 0.5 : 0.25);
-        const t = (q + dy * rw + dx) * 4;
-        premult[0] += w * SRGB8_TO_LINEAR[color[t]];
-        premult[1] += w * SRGB8_TO_LINEAR[color[t + 1]];
-        premult[2] += w * SRGB8_TO_LINEAR[color[t + 2]];
-        premult[3] += (w * color[t + 3]) / 255;
-      }
-    }
-  };
+  const shadowOpacity = Math.max(0, Math.min(1, opts.shadowOpacity)) / 255;
+  const lut = SRGB8_TO_LINEAR;
+  const src = frame.data;
 
   for (let ly = 0; ly < rh; ly++) {
     const y = ry + ly;
     for (let lx = 0; lx < rw; lx++) {
-      const x = rx + lx;
       const q = ly * rw + lx;
+      const m = productMask[q];
       const shadowRaw = shadowMask[q];
-      const alphaRaw = color[q * 4 + 3] | productMask[q];
-      if (alphaRaw === 0 && (shadowRaw === 0 || shadowOpacity === 0) && !(opts.featherEdges && productMask[q] === 0 && ly > 0 && lx > 0 && ly < rh - 1 && lx < rw - 1 && (productMask[q - 1] | productMask[q + 1] | productMask[q - rw] | productMask[q + rw]) !== 0)) continue;
-      sample(lx, ly);
+      const c = q * 4;
+      if (m === 0 && shadowRaw === 0 && color[c + 3] === 0) continue;
+      const x = rx + lx;
+      // Premultiplied linear colour and alpha; partially covered silhouette pixels are feathered (3x3 binomial).
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let a = 0;
+      if (opts.featherEdges && m > 0 && m < 255 && lx > 0 && ly > 0 && lx < rw - 1 && ly < rh - 1) {
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            const w = (dx === 0 ? 0.5 : 0.25) * (dy === 0 ? 0.5 : 0.25);
+            const t = c + (dy * rw + dx) * 4;
+            r += w * lut[color[t]];
+            g += w * lut[color[t + 1]];
+            b += w * lut[color[t + 2]];
+            a += (w * color[t + 3]) / 255;
+          }
+        }
+      } else {
+        r = lut[color[c]];
+        g = lut[color[c + 1]];
+        b = lut[color[c + 2]];
+        a = color[c + 3] / 255;
+      }
       let visible = 1;
-      let shadow = (shadowOpacity * shadowRaw) / 255;
+      let shadow = shadowOpacity * shadowRaw;
       if (sceneDepth) {
         const scene = sampleSceneDepth(sceneDepth, x, y, fw, fh);
         if (scene > 0) {
           const own = depth[q];
           if (own > 0) visible = Math.max(0, Math.min(1, (scene - own) / (opts.occlusionTolerance * own) + 1));
-          const ground = planeDepth ? planeDepth(x, y) : 0;
-          if (ground > 0 && shadow > 0) shadow *= Math.max(0, Math.min(1, (scene - ground) / (opts.occlusionTolerance * ground) + 1));
+          const ground = planeDepth && shadow > 0 ? planeDepth(x, y) : 0;
+          if (ground > 0) shadow *= Math.max(0, Math.min(1, (scene - ground) / (opts.occlusionTolerance * ground) + 1));
         }
       }
-      const alpha = Math.min(1, premult[3]) * visible;
+      const alpha = Math.min(1, a) * visible;
       const keep = (1 - shadow) * (1 - alpha);
       const p = (y * fw + x) * 3;
-      rgb[p] = linearToSrgb8(premult[0] * visible + SRGB8_TO_LINEAR[frame.data[p]] * keep);
-      rgb[p + 1] = linearToSrgb8(premult[1] * visible + SRGB8_TO_LINEAR[frame.data[p + 1]] * keep);
-      rgb[p + 2] = linearToSrgb8(premult[2] * visible + SRGB8_TO_LINEAR[frame.data[p + 2]] * keep);
-      productAlpha[q] = Math.round(alpha * 255);
-      shadowStrength[q] = Math.round(shadow * 255);
+      rgb[p] = linearToSrgb8(r * visible + lut[src[p]] * keep);
+      rgb[p + 1] = linearToSrgb8(g * visible + lut[src[p + 1]] * keep);
+      rgb[p + 2] = linearToSrgb8(b * visible + lut[src[p + 2]] * keep);
+      productAlpha[q] = alpha * 255 + 0.5;
+      shadowStrength[q] = shadow * 255 + 0.5;
     }
   }
   return { rgb, productAlpha, shadowStrength };

@@ -65,30 +65,33 @@ export function buildInpaintMask(
   return { mask, box };
 }
 
-/** Square dilation restricted to `box` (which already holds every pixel the dilation can reach). */
+/**
+ * Square dilation restricted to `box` (which already holds every pixel the dilation can reach): running
+ * counts of set pixels in a sliding window, rows first, then columns (kept row-major for the cache).
+ */
 function dilateInBox(mask: Uint8Array, stride: number, box: PixelRect, radius: number): void {
   const { xPx, yPx, widthPx: w, heightPx: h } = box;
-  const line = new Uint8Array(Math.max(w, h));
-  const out = new Uint8Array(Math.max(w, h));
-  const runningMax = (length: number): void => {
-    // A pixel is set when any pixel within `radius` is: count set pixels in a sliding window.
-    let count = 0;
-    for (let i = 0; i < Math.min(radius, length); i++) count += line[i] ? 1 : 0;
-    for (let i = 0; i < length; i++) {
-      if (i + radius < length && line[i + radius]) count++;
-      if (i - radius - 1 >= 0 && line[i - radius - 1]) count--;
-      out[i] = count > 0 ? 255 : 0;
-    }
-  };
+  const rows = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) {
     const row = (yPx + y) * stride + xPx;
-    line.set(mask.subarray(row, row + w));
-    runningMax(w);
-    mask.set(out.subarray(0, w), row);
+    let count = 0;
+    for (let i = 0; i < Math.min(radius, w); i++) count += mask[row + i] ? 1 : 0;
+    for (let x = 0; x < w; x++) {
+      if (x + radius < w && mask[row + x + radius]) count++;
+      if (x - radius - 1 >= 0 && mask[row + x - radius - 1]) count--;
+      rows[y * w + x] = count > 0 ? 1 : 0;
+    }
   }
-  for (let x = 0; x < w; x++) {
-    for (let y = 0; y < h; y++) line[y] = mask[(yPx + y) * stride + xPx + x];
-    runningMax(h);
-    for (let y = 0; y < h; y++) mask[(yPx + y) * stride + xPx + x] = out[y];
+  const counts = new Int32Array(w);
+  for (let y = 0; y < Math.min(radius, h); y++) for (let x = 0; x < w; x++) counts[x] += rows[y * w + x];
+  for (let y = 0; y < h; y++) {
+    const enter = y + radius < h ? (y + radius) * w : -1;
+    const leave = y - radius - 1 >= 0 ? (y - radius - 1) * w : -1;
+    const row = (yPx + y) * stride + xPx;
+    for (let x = 0; x < w; x++) {
+      if (enter >= 0) counts[x] += rows[enter + x];
+      if (leave >= 0) counts[x] -= rows[leave + x];
+      mask[row + x] = counts[x] > 0 ? 255 : 0;
+    }
   }
 }

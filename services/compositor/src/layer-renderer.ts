@@ -3,15 +3,18 @@ import * as THREE from 'three/webgpu';
 import { clamp, float, floor, fract, mrt, output, positionView, uniform, vec4 } from 'three/tsl';
 import { applyCameraPose, cameraCentre, type CameraPose } from './camera-model';
 import { createGpuRenderer, type GpuRenderer, type GpuRendererOptions } from './gpu-renderer';
+import { SRGB8_TO_LINEAR, linearToSrgb8 } from './colour';
 import type { PixelRect, ProductStage } from './product-stage';
 
 /**
- * Renders a staged product at one camera into two 4x multisampled layers in a single pass (multiple render
- * targets) and reads them back:
+ * Renders a staged product at one camera and reads the layers back. Every pass writes two layers at once
+ * (multiple render targets):
  *  - colour: premultiplied RGBA in linear light, stored sRGB-encoded (rgba8unorm-srgb: the hardware encodes,
  *    and resolves anti-aliased edges in linear light);
  *  - aux: R shadow on the catcher, G product coverage, B/A product depth packed as 16 bits over the product's
  *    depth range for this camera.
+ * Only the part of the frame where product or shadow can appear is drawn (the principal point is shifted
+ * into it, so the projection stays exact).
  */
 
 export interface RenderedLayers {
@@ -31,18 +34,23 @@ export interface RenderedLayers {
 }
 
 export interface LayerRendererOptions extends GpuRendererOptions {
-  /** MSAA samples (1 disables anti-aliasing). */
+  /** Samples of the coverage pass that anti-aliases the product's silhouette (1 disables anti-aliasing). */
   samples?: number;
   /** Only the part of the frame where product or shadow can appear is drawn, padded by this margin. */
   regionMarginPx?: number;
   /** Region sizes are rounded up to multiples of this, so few render targets are needed. */
   regionStepPx?: number;
+  /** Resolution of the shadow pass relative to the frame (soft shadows lose nothing at half resolution). */
+  shadowScale?: number;
 }
+
+type PassKind = 'layers' | 'coverage' | 'shadow';
 
 export const LAYER_RENDERER_DEFAULTS: Required<Omit<LayerRendererOptions, keyof GpuRendererOptions>> = {
   samples: 4,
   regionMarginPx: 16,
   regionStepPx: 128,
+  shadowScale: 0.5,
 };
 
 export class LayerRenderer {
@@ -51,6 +59,8 @@ export class LayerRenderer {
   private readonly depthNear = uniform(0);
   private readonly depthSpan = uniform(1);
   private queue: Promise<unknown> = Promise.resolve();
+  /** Unlit white, both sides: the coverage pass only needs where geometry is. */
+  private readonly coverageMaterial = new THREE.MeshBasicNodeMaterial({ color: 0xffffff, side: THREE.DoubleSide });
 
   private constructor(
     readonly gpu: GpuRenderer,
@@ -75,24 +85,30 @@ export class LayerRenderer {
     return new LayerRenderer(gpu, opts);
   }
 
-  /** A render target of this size, from a small least-recently-used cache. */
-  private target(widthPx: number, heightPx: number): THREE.RenderTarget {
-    const key = `${widthPx}x${heightPx}`;
+  /**
+   * A render target from a small least-recently-used cache: two RGBA8 layers (colour, aux) for the shading
+   * pass, one multisampled linear layer for the coverage pass, the aux layer alone for the shadow pass.
+   */
+  private target(widthPx: number, heightPx: number, kind: PassKind): THREE.RenderTarget {
+    const key = `${widthPx}x${heightPx}:${kind}`;
     let target = this.targets.get(key);
     if (target) {
       this.targets.delete(key);
     } else {
       target = new THREE.RenderTarget(widthPx, heightPx, {
-        count: 2,
-        samples: this.opts.samples > 1 ? this.opts.samples : 0,
+        count: kind === 'layers' ? 2 : 1,
+        samples: kind === 'coverage' && this.opts.samples > 1 ? this.opts.samples : 0,
         type: THREE.UnsignedByteType,
         depthBuffer: true,
       });
-      target.textures[0].name = 'output';
-      target.textures[0].colorSpace = THREE.SRGBColorSpace;
-      target.textures[1].name = 'aux';
-      target.textures[1].colorSpace = THREE.NoColorSpace;
-      if (this.targets.size >= 4) {
+      // The shadow pass has only the aux layer (the catcher writes its shadow there).
+      target.textures[0].name = kind === 'shadow' ? 'aux' : 'output';
+      target.textures[0].colorSpace = kind === 'layers' ? THREE.SRGBColorSpace : THREE.NoColorSpace;
+      if (kind === 'layers') {
+        target.textures[1].name = 'aux';
+        target.textures[1].colorSpace = THREE.NoColorSpace;
+      }
+      if (this.targets.size >= 8) {
         const [oldestKey, oldest] = this.targets.entries().next().value!;
         oldest.dispose();
         this.targets.delete(oldestKey);
@@ -102,10 +118,9 @@ export class LayerRenderer {
     return target;
   }
 
-  /** The drawn rectangle: the stage's screen region grown to the size step, kept inside the frame. */
-  private drawRegion(stage: ProductStage, pose: CameraPose): PixelRect {
+  /** A screen region grown to the size step (few render-target sizes), kept inside the frame. */
+  private stepped(region: PixelRect, pose: CameraPose): PixelRect {
     const { widthPx: fw, heightPx: fh } = pose.intrinsics;
-    const region = stage.screenRegion(pose, this.opts.regionMarginPx);
     if (region.widthPx === 0) return region;
     const step = this.opts.regionStepPx;
     const widthPx = Math.min(fw, Math.ceil(region.widthPx / step) * step);
@@ -116,8 +131,8 @@ export class LayerRenderer {
   }
 
   /**
-   * Renders the stage at one camera and reads back colour, masks and depth over the drawn region. Calls are
-   * serialised: jobs share one renderer and its render-target state.
+   * Renders the stage at one camera and reads back colour, masks and depth. Calls are serialised: jobs
+   * share one renderer and its render-target state.
    */
   render(stage: ProductStage, pose: CameraPose): Promise<RenderedLayers> {
     const result = this.queue.then(() => this.renderNow(stage, pose));
@@ -125,37 +140,76 @@ export class LayerRenderer {
     return result;
   }
 
-  private async renderNow(stage: ProductStage, pose: CameraPose): Promise<RenderedLayers> {
-    const region = this.drawRegion(stage, pose);
-    const { widthPx, heightPx } = region;
-    if (widthPx === 0 || heightPx === 0) return emptyLayers(pose.frameIndex, pose.intrinsics.widthPx, pose.intrinsics.heightPx);
+  /** Draws one pass over `region` of the frame (the camera's principal point shifted into it) and reads layers back. */
+  private async drawPass(stage: ProductStage, pose: CameraPose, region: PixelRect, kind: PassKind, layers: number[], scale = 1): Promise<Uint8Array[]> {
     const k = pose.intrinsics;
+    // Continuous pixel coordinates scale exactly: u' = (u - x0) * scale.
+    const widthPx = Math.ceil(region.widthPx * scale);
+    const heightPx = Math.ceil(region.heightPx * scale);
     const sub: CameraPose = {
       frameIndex: pose.frameIndex,
       cameraToWorldOpenCv: pose.cameraToWorldOpenCv,
-      intrinsics: { fxPx: k.fxPx, fyPx: k.fyPx, cxPx: k.cxPx - region.xPx, cyPx: k.cyPx - region.yPx, widthPx, heightPx },
+      intrinsics: { fxPx: k.fxPx * scale, fyPx: k.fyPx * scale, cxPx: (k.cxPx - region.xPx) * scale, cyPx: (k.cyPx - region.yPx) * scale, widthPx, heightPx },
     };
+    applyCameraPose(this.camera, sub, this.camera.near, this.camera.far, this.gpu.renderer.coordinateSystem);
+    const target = this.target(widthPx, heightPx, kind);
+    const renderer = this.gpu.renderer;
+    const mrtNode = renderer.getMRT();
+    if (kind === 'coverage') {
+      renderer.setMRT(null);
+      stage.scene.overrideMaterial = this.coverageMaterial;
+    }
+    try {
+      renderer.setRenderTarget(target);
+      this.gpu.tick();
+      renderer.render(stage.scene, this.camera);
+      const out: Uint8Array[] = [];
+      for (const layer of layers) out.push((await renderer.readRenderTargetPixelsAsync(target, 0, 0, widthPx, heightPx, layer)) as Uint8Array);
+      return out;
+    } finally {
+      stage.scene.overrideMaterial = null;
+      renderer.setMRT(mrtNode);
+      renderer.setRenderTarget(null);
+    }
+  }
+
+  /**
+   * Three passes. The product is shaded once a pixel over its own (small) region; a multisampled pass with
+   * an unlit material gives its exact silhouette coverage (multisampling the full shading costs several times
+   * more on a CPU rasterizer, and only the silhouette needs it against footage); the shadow catcher is drawn
+   * alone, not multisampled (soft shadows need none), over the region product and shadows can cover.
+   */
+  private async renderNow(stage: ProductStage, pose: CameraPose): Promise<RenderedLayers> {
+    const region = this.stepped(stage.screenRegion(pose, this.opts.regionMarginPx, 'all'), pose);
+    if (region.widthPx === 0 || region.heightPx === 0) return emptyLayers(pose.frameIndex, pose.intrinsics.widthPx, pose.intrinsics.heightPx);
+    const productRegion = this.stepped(stage.screenRegion(pose, this.opts.regionMarginPx, 'product'), pose);
     const eye = cameraCentre(pose);
     const m = pose.cameraToWorldOpenCv;
     const forward = new THREE.Vector3(m[2], m[6], m[10]).normalize();
     const range = stage.productDepthRange(eye, forward);
     const reach = stage.placement.sphereWorld.radius * 5;
     const centreZ = stage.placement.sphereWorld.center.clone().sub(eye).dot(forward);
-    const nearM = Math.max(range.nearM * 0.5, centreZ - reach, 1e-4 * reach);
-    const farM = Math.max(centreZ + reach, nearM * 2);
-    applyCameraPose(this.camera, sub, nearM, farM, this.gpu.renderer.coordinateSystem);
+    this.camera.near = Math.max(range.nearM * 0.5, centreZ - reach, 1e-4 * reach);
+    this.camera.far = Math.max(centreZ + reach, this.camera.near * 2);
     this.depthNear.value = range.nearM;
     this.depthSpan.value = range.farM - range.nearM;
-
-    const target = this.target(widthPx, heightPx);
-    const renderer = this.gpu.renderer;
-    renderer.setRenderTarget(target);
-    this.gpu.tick();
-    renderer.render(stage.scene, this.camera);
-    const color = (await renderer.readRenderTargetPixelsAsync(target, 0, 0, widthPx, heightPx, 0)) as Uint8Array;
-    const aux = (await renderer.readRenderTargetPixelsAsync(target, 0, 0, widthPx, heightPx, 1)) as Uint8Array;
-    renderer.setRenderTarget(null);
-    return unpackLayers(pose, region, color, aux, range.nearM, range.farM);
+    try {
+      // Product passes first: static shadow maps are drawn on the first render, and need the product.
+      stage.showOnly('product');
+      let product: { region: PixelRect; color: Uint8Array; aux: Uint8Array; coverage?: Uint8Array } = { region: productRegion, color: new Uint8Array(0), aux: new Uint8Array(0) };
+      if (productRegion.widthPx > 0) {
+        const [color, aux] = await this.drawPass(stage, pose, productRegion, 'layers', [0, 1]);
+        const coverage = this.opts.samples > 1 ? (await this.drawPass(stage, pose, productRegion, 'coverage', [0]))[0] : undefined;
+        product = { region: productRegion, color, aux, coverage };
+      }
+      stage.showOnly('shadow');
+      const scale = this.opts.shadowScale;
+      const [shadowAux] = await this.drawPass(stage, pose, region, 'shadow', [0], scale);
+      const shadow = { widthPx: Math.ceil(region.widthPx * scale), heightPx: Math.ceil(region.heightPx * scale), aux: shadowAux, scale };
+      return assembleLayers(pose, region, product, shadow, range.nearM, range.farM);
+    } finally {
+      stage.showOnly('product');
+    }
   }
 
   private releaseTargets(): void {
@@ -165,28 +219,107 @@ export class LayerRenderer {
 
   dispose(): void {
     this.releaseTargets();
+    this.coverageMaterial.dispose();
     this.gpu.dispose();
   }
 }
 
-/** Splits the aux layer into masks and metric depth (coverage-weighted, so anti-aliased edges stay right). */
-export function unpackLayers(pose: CameraPose, region: PixelRect, color: Uint8Array, aux: Uint8Array, nearM: number, farM: number): RenderedLayers {
+/**
+ * Puts the passes into region-sized layers: the shadow from the catcher pass; the product's colour, alpha
+ * and 16-bit depth from its shading pass, with alpha scaled by the multisampled coverage at the silhouette
+ * (where the pixel centre missed the product, colour and depth come from the covered neighbours).
+ */
+export function assembleLayers(
+  pose: CameraPose,
+  region: PixelRect,
+  product: { region: PixelRect; color: Uint8Array; aux: Uint8Array; coverage?: Uint8Array },
+  shadow: { widthPx: number; heightPx: number; aux: Uint8Array; scale: number },
+  nearM: number,
+  farM: number,
+): RenderedLayers {
   const pixels = region.widthPx * region.heightPx;
+  const colorPremultiplied = new Uint8Array(pixels * 4);
   const productMask = new Uint8Array(pixels);
-  const shadowMask = new Uint8Array(pixels);
   const depth = new Float32Array(pixels);
+  const shadowMask = upsampleRed(shadow.aux, shadow.widthPx, shadow.heightPx, region.widthPx, region.heightPx, shadow.scale);
   const span = farM - nearM;
-  for (let p = 0, q = 0; p < pixels; p++, q += 4) {
-    shadowMask[p] = aux[q];
-    const coverage = aux[q + 1];
-    productMask[p] = coverage;
-    if (coverage > 0) {
-      const t = ((aux[q + 2] + aux[q + 3] / 255) / coverage);
-      depth[p] = nearM + Math.min(1, t) * span;
+  const { color, aux, coverage } = product;
+  const pr = product.region;
+  const depthAt = (q: number): number => nearM + Math.min(1, (aux[q * 4 + 2] + aux[q * 4 + 3] / 255) / Math.max(aux[q * 4 + 1], 1)) * span;
+  const mix = [0, 0, 0, 0];
+  for (let y = Math.max(pr.yPx, region.yPx); y < Math.min(pr.yPx + pr.heightPx, region.yPx + region.heightPx); y++) {
+    for (let x = Math.max(pr.xPx, region.xPx); x < Math.min(pr.xPx + pr.widthPx, region.xPx + region.widthPx); x++) {
+      const lx = x - pr.xPx;
+      const ly = y - pr.yPx;
+      const q = ly * pr.widthPx + lx;
+      const dst = (y - region.yPx) * region.widthPx + (x - region.xPx);
+      const covered = coverage ? coverage[q * 4 + 3] : color[q * 4 + 3] > 0 ? 255 : 0;
+      if (covered === 0) continue;
+      const alpha = color[q * 4 + 3];
+      if (covered === 255 && alpha > 0) {
+        // Interior: the shading pass as it is.
+        colorPremultiplied.set(color.subarray(q * 4, q * 4 + 4), dst * 4);
+        productMask[dst] = aux[q * 4 + 1];
+        depth[dst] = depthAt(q);
+        continue;
+      }
+      // Silhouette: straight colour and alpha of this pixel, or of its shaded neighbours when the centre missed.
+      mix.fill(0);
+      let weight = 0;
+      let nearest = Infinity;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          if ((alpha > 0 && (dx !== 0 || dy !== 0)) || lx + dx < 0 || ly + dy < 0 || lx + dx >= pr.widthPx || ly + dy >= pr.heightPx) continue;
+          const n = q + dy * pr.widthPx + dx;
+          const a = color[n * 4 + 3];
+          if (a === 0) continue;
+          for (let c = 0; c < 3; c++) mix[c] += SRGB8_TO_LINEAR[color[n * 4 + c]] / (a / 255);
+          mix[3] += a / 255;
+          weight++;
+          nearest = Math.min(nearest, depthAt(n));
+        }
+      }
+      if (weight === 0) continue;
+      const a = (mix[3] / weight) * (covered / 255);
+      for (let c = 0; c < 3; c++) colorPremultiplied[dst * 4 + c] = linearToSrgb8((mix[c] / weight) * a);
+      colorPremultiplied[dst * 4 + 3] = Math.round(a * 255);
+      productMask[dst] = covered;
+      depth[dst] = nearest;
     }
   }
   const { frameIndex, intrinsics } = pose;
-  return { frameIndex, frameWidthPx: intrinsics.widthPx, frameHeightPx: intrinsics.heightPx, region, colorPremultiplied: color, productMask, shadowMask, depth };
+  return { frameIndex, frameWidthPx: intrinsics.widthPx, frameHeightPx: intrinsics.heightPx, region, colorPremultiplied, productMask, shadowMask, depth };
+}
+
+/** Bilinear upsampling of the red channel of an RGBA8 image rendered at `scale` of the output size. */
+function upsampleRed(rgba: Uint8Array, sw: number, sh: number, widthPx: number, heightPx: number, scale: number): Uint8Array {
+  const out = new Uint8Array(widthPx * heightPx);
+  if (scale === 1) {
+    for (let p = 0; p < out.length; p++) out[p] = rgba[p * 4];
+    return out;
+  }
+  const xs = new Int32Array(widthPx);
+  const fx = new Float32Array(widthPx);
+  for (let x = 0; x < widthPx; x++) {
+    const u = Math.min(sw - 1, Math.max(0, (x + 0.5) * scale - 0.5));
+    xs[x] = Math.min(sw - 2, Math.floor(u));
+    fx[x] = u - xs[x];
+  }
+  for (let y = 0; y < heightPx; y++) {
+    const v = Math.min(sh - 1, Math.max(0, (y + 0.5) * scale - 0.5));
+    const y0 = Math.max(0, Math.min(sh - 2, Math.floor(v)));
+    const fy = v - y0;
+    const r0 = y0 * sw;
+    const r1 = Math.min(sh - 1, y0 + 1) * sw;
+    for (let x = 0; x < widthPx; x++) {
+      const x0 = Math.max(0, xs[x]);
+      const x1 = Math.min(sw - 1, x0 + 1);
+      const top = rgba[(r0 + x0) * 4] + (rgba[(r0 + x1) * 4] - rgba[(r0 + x0) * 4]) * fx[x];
+      const bottom = rgba[(r1 + x0) * 4] + (rgba[(r1 + x1) * 4] - rgba[(r1 + x0) * 4]) * fx[x];
+      out[y * widthPx + x] = top + (bottom - top) * fy + 0.5;
+    }
+  }
+  return out;
 }
 
 /** Layers of a frame where the product is out of view. */

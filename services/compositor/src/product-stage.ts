@@ -52,6 +52,7 @@ export class ProductStage {
   private readonly keyLight = new THREE.DirectionalLight(0xffffff, 1);
   private readonly contactLight = new THREE.DirectionalLight(0xffffff, 0);
   private readonly catcher: THREE.Mesh;
+  private readonly holder: THREE.Group;
   private envTexture: THREE.DataTexture | null = null;
   private keyDirection: THREE.Vector3;
   /** Corners of the placed product's bounding box (world). */
@@ -71,7 +72,7 @@ export class ProductStage {
     this.corners = [0, 1, 2, 3, 4, 5, 6, 7].map((i) =>
       new THREE.Vector3(i & 1 ? max.x : min.x, i & 2 ? max.y : min.y, i & 4 ? max.z : min.z).applyMatrix4(placement.productToWorld),
     );
-    const holder = new THREE.Group();
+    const holder = (this.holder = new THREE.Group());
     holder.name = 'placed-product';
     holder.matrixAutoUpdate = false;
     holder.matrix.copy(placement.productToWorld);
@@ -169,49 +170,39 @@ export class ProductStage {
   }
 
   /**
-   * The part of a camera's frame where the product or its shadows can appear (product box corners, their
-   * shadows cast along the key light onto the plane, and a ring for the contact shadow), padded by
-   * `marginPx`; the whole frame when any of it is behind the camera.
+   * The part of a camera's frame where the product (`what` = 'product': its box corners) or also its
+   * shadows ('all': the corners cast along the key light onto the plane, and a ring for the contact
+   * shadow) can appear, padded by `marginPx`; the whole frame when any of it is behind the camera.
    */
-  screenRegion(pose: CameraPose, marginPx: number): PixelRect {
+  screenRegion(pose: CameraPose, marginPx: number, what: 'product' | 'all' = 'all'): PixelRect {
     const { upWorld: up, groundWorld: ground, sphereWorld } = this.placement;
-    const k = pose.intrinsics;
-    const full = { xPx: 0, yPx: 0, widthPx: k.widthPx, heightPx: k.heightPx };
     const points = [...this.corners];
-    const along = Math.max(this.keyDirection.dot(up), 0.2);
-    for (const corner of this.corners) {
-      const height = corner.clone().sub(ground).dot(up);
-      points.push(corner.clone().addScaledVector(this.keyDirection, -Math.max(height, 0) / along));
-    }
-    const side = Math.abs(up.x) < 0.9 ? new THREE.Vector3(1, 0, 0) : new THREE.Vector3(0, 0, 1);
-    const a = side.addScaledVector(up, -side.dot(up)).normalize();
-    const b = new THREE.Vector3().crossVectors(up, a);
-    // The contact shadow spreads a little past the footprint.
-    let footprint = 0;
-    for (const corner of this.corners) {
-      const offset = corner.clone().sub(ground);
-      footprint = Math.max(footprint, offset.addScaledVector(up, -offset.dot(up)).length());
-    }
-    for (let i = 0; i < 12; i++) {
-      const angle = (i / 12) * Math.PI * 2;
+    if (what === 'all') {
+      const along = Math.max(this.keyDirection.dot(up), 0.2);
+      let footprint = 0;
+      for (const corner of this.corners) {
+        const offset = corner.clone().sub(ground);
+        const height = offset.dot(up);
+        footprint = Math.max(footprint, offset.addScaledVector(up, -height).length());
+        points.push(corner.clone().addScaledVector(this.keyDirection, -Math.max(height, 0) / along));
+      }
+      // The contact shadow spreads a little past the footprint.
+      const side = Math.abs(up.x) < 0.9 ? new THREE.Vector3(1, 0, 0) : new THREE.Vector3(0, 0, 1);
+      const a = side.addScaledVector(up, -side.dot(up)).normalize();
+      const b = new THREE.Vector3().crossVectors(up, a);
       const reach = footprint * 1.2 + sphereWorld.radius * 0.1;
-      points.push(ground.clone().addScaledVector(a, Math.cos(angle) * reach).addScaledVector(b, Math.sin(angle) * reach));
+      for (let i = 0; i < 12; i++) {
+        const angle = (i / 12) * Math.PI * 2;
+        points.push(ground.clone().addScaledVector(a, Math.cos(angle) * reach).addScaledVector(b, Math.sin(angle) * reach));
+      }
     }
-    let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
-    for (const point of points) {
-      if (worldToCamera(pose, point).z <= sphereWorld.radius * 1e-3) return full;
-      const { uPx, vPx } = projectPoint(pose, point);
-      x0 = Math.min(x0, uPx);
-      y0 = Math.min(y0, vPx);
-      x1 = Math.max(x1, uPx);
-      y1 = Math.max(y1, vPx);
-    }
-    const left = Math.max(0, Math.floor(x0 - marginPx));
-    const top = Math.max(0, Math.floor(y0 - marginPx));
-    const right = Math.min(k.widthPx, Math.ceil(x1 + marginPx));
-    const bottom = Math.min(k.heightPx, Math.ceil(y1 + marginPx));
-    if (right <= left || bottom <= top) return { xPx: 0, yPx: 0, widthPx: 0, heightPx: 0 };
-    return { xPx: left, yPx: top, widthPx: right - left, heightPx: bottom - top };
+    return pixelBounds(pose, points, marginPx, sphereWorld.radius * 1e-3);
+  }
+
+  /** Shows only the product (with `'product'`) or only the shadow catcher (`'shadow'`) for the next render. */
+  showOnly(pass: 'product' | 'shadow'): void {
+    this.holder.visible = pass === 'product';
+    this.catcher.visible = pass === 'shadow';
   }
 
   /** Depth range that tightly holds the product for a camera at `eyeWorld` looking along `forwardWorld`. */
@@ -228,4 +219,21 @@ export class ProductStage {
     for (const light of [this.keyLight, this.contactLight]) light.shadow.dispose();
     this.model.dispose();
   }
+}
+
+/** Pixel bounding box of world points, padded and clipped to the frame; the whole frame if any is behind the camera. */
+function pixelBounds(pose: CameraPose, points: THREE.Vector3[], marginPx: number, nearest: number): PixelRect {
+  const k = pose.intrinsics;
+  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const point of points) {
+    if (worldToCamera(pose, point).z <= nearest) return { xPx: 0, yPx: 0, widthPx: k.widthPx, heightPx: k.heightPx };
+    const { uPx, vPx } = projectPoint(pose, point);
+    [x0, y0, x1, y1] = [Math.min(x0, uPx), Math.min(y0, vPx), Math.max(x1, uPx), Math.max(y1, vPx)];
+  }
+  const left = Math.max(0, Math.floor(x0 - marginPx));
+  const top = Math.max(0, Math.floor(y0 - marginPx));
+  const right = Math.min(k.widthPx, Math.ceil(x1 + marginPx));
+  const bottom = Math.min(k.heightPx, Math.ceil(y1 + marginPx));
+  if (right <= left || bottom <= top) return { xPx: 0, yPx: 0, widthPx: 0, heightPx: 0 };
+  return { xPx: left, yPx: top, widthPx: right - left, heightPx: bottom - top };
 }

@@ -64,23 +64,26 @@ describe('compositeFrame', () => {
     expect(off.rgb[0]).toBe(200);
   });
 
-  it('silhouette pixels are feathered with their neighbours', () => {
+  it('partially covered silhouette pixels are feathered with their neighbours', () => {
     const l = layers({});
-    // Left half opaque white, right half empty: the boundary columns get a blend.
+    // Columns 0-2 opaque white, column 3 a quarter covered, the rest empty.
+    const quarter = Math.round(linearToSrgb(0.25) * 255);
     for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W / 2; x++) {
+      for (let x = 0; x < 4; x++) {
         const q = y * W + x;
-        l.colorPremultiplied.set([255, 255, 255, 255], q * 4);
-        l.productMask[q] = 255;
+        const full = x < 3;
+        l.colorPremultiplied.set(full ? [255, 255, 255, 255] : [quarter, quarter, quarter, 64], q * 4);
+        l.productMask[q] = full ? 255 : 64;
       }
     }
-    const out = compositeFrame({ frame: frame(0), layers: l });
-    const row = 2;
-    const at = (x: number) => out.rgb[(row * W + x) * 3];
-    expect(at(1)).toBe(255);
-    expect(at(3)).toBeLessThan(255);
-    expect(at(4)).toBeGreaterThan(0);
-    expect(at(6)).toBe(0);
+    const at = (out: { rgb: Uint8Array }, x: number) => out.rgb[(2 * W + x) * 3];
+    const sharp = compositeFrame({ frame: frame(0), layers: l }, { featherEdges: false });
+    const feathered = compositeFrame({ frame: frame(0), layers: l });
+    expect(at(sharp, 3)).toBe(linearToSrgb8(SRGB8_TO_LINEAR[quarter]));
+    // 3x3 binomial across columns 2, 3, 4: 0.25 * 1 + 0.5 * 0.25 + 0.25 * 0 = 0.375 (linear).
+    expect(at(feathered, 3)).toBe(linearToSrgb8(0.25 + 0.5 * SRGB8_TO_LINEAR[quarter]));
+    expect(at(feathered, 2)).toBe(255);
+    expect(at(feathered, 5)).toBe(0);
   });
 
   it('scene depth nearer than the product hides it; farther leaves it', () => {
