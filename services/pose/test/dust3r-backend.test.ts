@@ -79,6 +79,7 @@ describe('DUSt3R backend on the CPU provider', () => {
     const frames = tinyFrames(positions, 160, 90);
     const backend = createDust3rBackend({ modelDir: dir, provider: 'cpu', sceneGraph: 'swin-2-noncyclic', pairBatchSize: 4 });
     expect(backend.isInstalled()).toBe(true);
+    await backend.load();
     const steps = new Set<string>();
     const result = await backend.track(frames, { wantDepth: true, onProgress: (e) => steps.add(e.step) });
     await backend.close();
@@ -139,6 +140,7 @@ describe('DUSt3R backend on the CPU provider', () => {
     );
     await backend.close();
     await expect(createDust3rBackend({ modelDir: join(root, 'none') }).track(tinyFrames([0, 1], 160, 90))).rejects.toThrow(/pose: no DUSt3R model in/);
+    await expect(createDust3rBackend({ modelDir: join(root, 'none') }).load()).rejects.toThrow(/pose: no DUSt3R model in/);
     const one = createDust3rBackend({ modelDir: join(root, 'static') });
     await expect(one.track(tinyFrames([0], 160, 90))).rejects.toThrow(/pose: DUSt3R needs at least 2 frames, got 1/);
     await expect(one.track(tinyFrames([0, 1], 160, 90), { sceneGraph: 'ring-2' })).rejects.toThrow(/pose: scene graph "ring-2" is not recognised/);

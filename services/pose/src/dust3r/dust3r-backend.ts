@@ -74,6 +74,8 @@ export interface Dust3rBackend {
   readonly name: 'dust3r';
   /** Whether the model files are there. */
   isInstalled(): boolean;
+  /** Loads both sessions and checks the contract now (health checks wait for it); track() loads them on first use otherwise. */
+  load(): Promise<void>;
   /**
    * Cameras (and depth) for the frames of one video, in order. Frames may arrive as a stream: each is
    * resized and encoded as it comes, so only its features stay in memory.
@@ -234,6 +236,9 @@ export function createDust3rBackend(options: Dust3rBackendOptions = {}): Dust3rB
   return {
     name: 'dust3r',
     isInstalled: () => isDust3rInstalled(o.modelDir),
+    load: async () => {
+      await ensureModels();
+    },
     track,
     close: async () => {
       const loaded = models;
