@@ -56,6 +56,26 @@ interface State {
 }
 
 /** Robust cost and squared-error sum of a state. */
+/** Index layout and per-iteration buffers shared by the Schur elimination and back-substitution. */
+interface Workspace {
+  problem: BundleProblem;
+  /** Observation indices sorted by point, and each point's range in that order. */
+  order: number[];
+  ptStart: Int32Array;
+  /** Block of each camera in the reduced system (−1 when fixed). */
+  camBlock: Int32Array;
+  /** Intrinsics refined (0–2) and their offset in the reduced system. */
+  nk: number;
+  kOff: number;
+  dim: number;
+  Jc: Float64Array;
+  Jp: Float64Array;
+  wts: Float64Array;
+  Vinv: Float64Array;
+  Wk: Float64Array;
+  gp: Float64Array;
+}
+
 function evaluate(problem: BundleProblem, state: State, delta: number): { cost: number; sumSq: number } {
   const { focalPx: f, cxPx: cx, cyPx: cy, k1 } = state.intrinsics;
   let cost = 0;
@@ -132,6 +152,7 @@ export function bundleAdjust(problem: BundleProblem, options: BundleOptions = {}
   const Y = new Float64Array(18);
   const Yk = new Float64Array(3 * 2);
   const vd = new Float64Array(9);
+  const ws: Workspace = { problem, order, ptStart, camBlock, nk, kOff, dim, Jc, Jp, wts, Vinv, Wk, gp };
 
   for (; iterations < o.maxIterations && dim > 0; iterations++) {
     linearize(problem, state, o, nk, Jc, Jp, Jk, res, wts);
@@ -190,14 +211,14 @@ export function bundleAdjust(problem: BundleProblem, options: BundleOptions = {}
         for (let d = 0; d < 9; d++) vd[d] = V[9 * j + d];
         for (let d = 0; d < 3; d++) vd[4 * d] += lambda * Math.max(V[9 * j + 4 * d], 1e-9) + 1e-12;
         if (!invertSymmetric3(vd, Vinv.subarray(9 * j, 9 * j + 9))) ok = false;
-        schurPoint(problem, j, order, ptStart, camBlock, nk, kOff, dim, Jc, Jp, wts, Vinv, Wk, gp, S, rhs, Y, Yk);
+        schurPoint(ws, j, S, rhs, Y, Yk);
       }
       if (!ok || !choleskyFactor(S, dim)) {
         lambda *= 10;
         continue;
       }
       const step = choleskySolve(S, dim, rhs.map((x) => -x));
-      const trial = applyStep(problem, state, step, order, ptStart, camBlock, nk, kOff, Jc, Jp, wts, Vinv, Wk, gp, o);
+      const trial = applyStep(ws, state, step, o);
       const next = evaluate(problem, trial, o.huberPx);
       if (next.cost < cost) {
         const gain = (cost - next.cost) / Math.max(cost, 1e-300);
@@ -268,25 +289,14 @@ function linearize(
 
 /** Subtracts point j's contribution W V⁻¹ Wᵀ from the reduced system and W V⁻¹ g_p from its right side. */
 function schurPoint(
-  problem: BundleProblem,
+  ws: Workspace,
   j: number,
-  order: number[],
-  ptStart: Int32Array,
-  camBlock: Int32Array,
-  nk: number,
-  kOff: number,
-  dim: number,
-  Jc: Float64Array,
-  Jp: Float64Array,
-  wts: Float64Array,
-  Vinv: Float64Array,
-  Wk: Float64Array,
-  gp: Float64Array,
   S: Float64Array,
   rhs: Float64Array,
   Y: Float64Array,
   Yk: Float64Array,
 ): void {
+  const { problem, order, ptStart, camBlock, nk, kOff, dim, Jc, Jp, wts, Vinv, Wk, gp } = ws;
   const vi = 9 * j;
   const wkBase = j * nk * 3;
   // Yk = Wk V⁻¹ (nk x 3).
@@ -358,23 +368,8 @@ function cameraPointBlock(Jc: Float64Array, Jp: Float64Array, w: number, ob: num
 }
 
 /** The state after a reduced-system step: cameras and intrinsics from `step`, points by back-substitution. */
-function applyStep(
-  problem: BundleProblem,
-  state: State,
-  step: Float64Array,
-  order: number[],
-  ptStart: Int32Array,
-  camBlock: Int32Array,
-  nk: number,
-  kOff: number,
-  Jc: Float64Array,
-  Jp: Float64Array,
-  wts: Float64Array,
-  Vinv: Float64Array,
-  Wk: Float64Array,
-  gp: Float64Array,
-  o: Required<BundleOptions>,
-): State {
+function applyStep(ws: Workspace, state: State, step: Float64Array, o: Required<BundleOptions>): State {
+  const { problem, order, ptStart, camBlock, nk, kOff, Jc, Jp, wts, Vinv, Wk, gp } = ws;
   const poses = state.poses.map((pose, c) => {
     const b = camBlock[c];
     if (b < 0) return pose;
