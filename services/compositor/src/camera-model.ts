@@ -1,3 +1,4 @@
+import type { CameraIntrinsics } from '@vanelia/proto';
 import { VaneliaError } from '@vanelia/runtime';
 import * as THREE from 'three/webgpu';
 
@@ -15,15 +16,8 @@ import * as THREE from 'three/webgpu';
 /** Row-major 4x4 matrix, Float64Array(16). */
 export type Mat4 = Float64Array;
 
-/** Pinhole intrinsics in pixels of the (upright, decoded) frame. */
-export interface PinholeIntrinsics {
-  fxPx: number;
-  fyPx: number;
-  cxPx: number;
-  cyPx: number;
-  widthPx: number;
-  heightPx: number;
-}
+/** Pinhole intrinsics in pixels of the (upright, decoded) frame: the contract's vanelia.v1.CameraIntrinsics. */
+export type PinholeIntrinsics = CameraIntrinsics;
 
 /** One frame's camera: intrinsics and camera-to-world pose with OpenCV camera axes. */
 export interface CameraPose {

@@ -47,13 +47,10 @@ export interface ShapeDocument {
   material: Material;
 }
 
-/** A document with one mesh (sphere or box) and one material, translated by `offset`, scaled by `scale`. */
-export function shapeDocument(shape: 'sphere' | 'box', options: { scale?: number; offset?: [number, number, number]; segments?: number } = {}): ShapeDocument {
-  const document = new Document();
-  const buffer = document.createBuffer();
-  const arrays = shapeArrays(shape, options.segments);
-  const accessor = (array: Float32Array | Uint32Array, type: 'VEC3' | 'VEC2' | 'SCALAR') => document.createAccessor().setType(type).setArray(array).setBuffer(buffer);
-  const material = document.createMaterial('material').setBaseColorFactor([0.8, 0.8, 0.8, 1]).setRoughnessFactor(0.5).setMetallicFactor(0);
+/** A mesh of shape arrays in `document` (one primitive), with extra attributes such as COLOR_0. */
+export function shapeMesh(document: Document, arrays: ReturnType<typeof shapeArrays>, material: Material, extra: Record<string, [Float32Array, 'VEC4' | 'VEC3']> = {}) {
+  const buffer = document.getRoot().listBuffers()[0] ?? document.createBuffer();
+  const accessor = (array: Float32Array | Uint32Array, type: 'VEC4' | 'VEC3' | 'VEC2' | 'SCALAR') => document.createAccessor().setType(type).setArray(array).setBuffer(buffer);
   const primitive = document
     .createPrimitive()
     .setAttribute('POSITION', accessor(arrays.position, 'VEC3'))
@@ -61,7 +58,15 @@ export function shapeDocument(shape: 'sphere' | 'box', options: { scale?: number
     .setAttribute('TEXCOORD_0', accessor(arrays.uv, 'VEC2'))
     .setIndices(accessor(arrays.index, 'SCALAR'))
     .setMaterial(material);
-  const mesh = document.createMesh('shape').addPrimitive(primitive);
+  for (const [semantic, [array, type]] of Object.entries(extra)) primitive.setAttribute(semantic, accessor(array, type));
+  return document.createMesh(material.getName()).addPrimitive(primitive);
+}
+
+/** A document with one mesh (sphere or box) and one material, translated by `offset`, scaled by `scale`. */
+export function shapeDocument(shape: 'sphere' | 'box', options: { scale?: number; offset?: [number, number, number]; segments?: number } = {}): ShapeDocument {
+  const document = new Document();
+  const material = document.createMaterial('material').setBaseColorFactor([0.8, 0.8, 0.8, 1]).setRoughnessFactor(0.5).setMetallicFactor(0);
+  const mesh = shapeMesh(document, shapeArrays(shape, options.segments), material);
   const s = options.scale ?? 1;
   const node = document.createNode('shape').setMesh(mesh).setScale([s, s, s]).setTranslation(options.offset ?? [0, 0, 0]);
   document.createScene('scene').addChild(node);

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Document, Material } from '@gltf-transform/core';
+import { Document, type Material } from '@gltf-transform/core';
 import {
   KHRMaterialsAnisotropy,
   KHRMaterialsClearcoat,
@@ -23,7 +23,7 @@ import { LayerRenderer } from '../src/layer-renderer';
 import { placeProduct } from '../src/placement';
 import { loadProductModel } from '../src/product-model';
 import { ProductStage } from '../src/product-stage';
-import { checker, fixtureIo, imageDifference, shapeArrays, tempDir, textureFromPixels } from './fixtures';
+import { checker, fixtureIo, imageDifference, shapeArrays, shapeMesh, tempDir, textureFromPixels } from './fixtures';
 
 // One sphere per material feature, all in one product (one stage: one environment, one set of shadow maps),
 // each rendered by its own camera and compared with a golden image made by this renderer and checked by eye.
@@ -106,26 +106,16 @@ function bumps(size: number): Uint8Array {
 }
 
 async function featureDocument(): Promise<Document> {
-  const { Document } = await import('@gltf-transform/core');
   const document = new Document();
-  const buffer = document.createBuffer();
   const scene = document.createScene();
   const arrays = shapeArrays('sphere', 48);
-  const accessor = (array: Float32Array | Uint32Array, type: 'VEC3' | 'VEC2' | 'VEC4' | 'SCALAR') => document.createAccessor().setType(type).setArray(array).setBuffer(buffer);
   const colours = new Float32Array((arrays.position.length / 3) * 4);
   for (let i = 0; i < arrays.position.length / 3; i++) colours.set([arrays.normal[i * 3] * 0.5 + 0.5, arrays.normal[i * 3 + 1] * 0.5 + 0.5, 0.2, 1], i * 4);
   for (const [index, [name, setup]] of FEATURES.entries()) {
     const material = document.createMaterial(name).setBaseColorFactor([0.8, 0.8, 0.8, 1]).setRoughnessFactor(0.5).setMetallicFactor(0);
     await setup(document, material);
-    const primitive = document
-      .createPrimitive()
-      .setAttribute('POSITION', accessor(arrays.position, 'VEC3'))
-      .setAttribute('NORMAL', accessor(arrays.normal, 'VEC3'))
-      .setAttribute('TEXCOORD_0', accessor(arrays.uv, 'VEC2'))
-      .setIndices(accessor(arrays.index, 'SCALAR'))
-      .setMaterial(material);
-    if (name === 'vertex-colors') primitive.setAttribute('COLOR_0', accessor(colours, 'VEC4'));
-    scene.addChild(document.createNode(name).setMesh(document.createMesh(name).addPrimitive(primitive)).setTranslation([index * SPACING, 0, 0]));
+    const mesh = shapeMesh(document, arrays, material, name === 'vertex-colors' ? { COLOR_0: [colours, 'VEC4'] } : {});
+    scene.addChild(document.createNode(name).setMesh(mesh).setTranslation([index * SPACING, 0, 0]));
   }
   return document;
 }

@@ -123,6 +123,20 @@ describe('Compositor gRPC service', () => {
     }
   });
 
+  it('hides product and shadow behind nearer scene depth from the track (occlusion)', async () => {
+    // A wall 0.2 units in front of every camera: nothing of the product may show.
+    const wall = new Float32Array(40 * 24).fill(0.2);
+    const depth = [0, 1].map((frameIndex) => ({ frameIndex, widthPx: 40, heightPx: 24, depthF32: Buffer.from(wall.buffer) }));
+    const hidden = await composite([configMessage('wall', 'box.glb', { depth }), batchMessage('wall', 0, 2)]);
+    for (const frame of hidden[0].frames) {
+      expect(Buffer.compare(Buffer.from(frame.composite!.data), Buffer.from(frameData(frame.composite!.index)))).toBe(0);
+      expect(frame.region!.widthPx).toBe(0);
+    }
+    const malformed = [{ frameIndex: 0, widthPx: 40, heightPx: 24, depthF32: Buffer.alloc(10) }];
+    const bad = await composite([configMessage('bad-depth', 'box.glb', { depth: malformed }), batchMessage('bad-depth', 0, 1)]).catch((e) => e);
+    expect(bad.details).toMatch(/depth map of frame 0 carries 10 bytes/);
+  });
+
   it('fails a bad job with a clear status and keeps serving the next ones on the same renderer', async () => {
     const bad = await composite([configMessage('bad', 'broken.glb'), batchMessage('bad', 0, 1)]).catch((e) => e);
     expect(bad.code).toBe(GrpcStatus.INVALID_ARGUMENT);
