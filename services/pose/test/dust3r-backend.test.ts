@@ -99,6 +99,7 @@ describe('DUSt3R backend on the CPU provider', () => {
     const x = result.cameras.map((c) => mat4Translation(Float64Array.from(c.cameraToWorldOpencv)));
     const truth = positions.map(tinyPosition);
     const scale = (x[6][0] - x[0][0]) / (truth[6] - truth[0]);
+    expect(Array.from(x[0])).toEqual([0, 0, 0]);
     for (let n = 0; n < positions.length; n++) {
       expect(x[n][0] - x[0][0]).toBeCloseTo(scale * (truth[n] - truth[0]), 4);
       expect(Math.abs(x[n][1]) + Math.abs(x[n][2])).toBeLessThan(1e-4);

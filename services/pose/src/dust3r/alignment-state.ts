@@ -1,4 +1,4 @@
-import type { Mat3, Vec3 } from '../geometry';
+import { mat3Multiply, mat3MulVec, mat3Transpose, type Mat3, type Vec3 } from '../geometry';
 import type { PairObservation, SampleGrid } from './pair-observations';
 
 /**
@@ -122,6 +122,18 @@ export function normaliseScale(state: AlignmentState, baseScale: number): void {
     state.edgeScale[e] *= factor;
     for (let k = 0; k < 3; k++) state.edgeTranslation[e][k] *= factor;
   }
+}
+
+/** Moves the world (rigidly, in place) so that `frame`'s camera sits at the origin looking along +z. */
+export function rebaseToFrame(state: AlignmentState, frame: number): void {
+  const r0 = state.rotation[frame];
+  const t0 = state.translation[frame];
+  const inv = mat3Transpose(r0);
+  const move = (t: Float64Array): Float64Array => mat3MulVec(inv, [t[0] - t0[0], t[1] - t0[1], t[2] - t0[2]]);
+  state.translation = state.translation.map(move);
+  state.rotation = state.rotation.map((r) => mat3Multiply(inv, r));
+  state.edgeTranslation = state.edgeTranslation.map(move);
+  state.edgeRotation = state.edgeRotation.map((r) => mat3Multiply(inv, r));
 }
 
 export function cloneState(state: AlignmentState): AlignmentState {

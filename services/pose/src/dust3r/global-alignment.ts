@@ -1,6 +1,6 @@
 import { VaneliaError } from '@vanelia/runtime';
 import { mat4FromRotationTranslation, type Mat4 } from '../geometry';
-import { cloneState, normaliseScale, observationSides, residualNorms, type AlignmentState } from './alignment-state';
+import { cloneState, normaliseScale, observationSides, rebaseToFrame, residualNorms, type AlignmentState } from './alignment-state';
 import { frameStep } from './frame-step';
 import { globalStep } from './global-step';
 import { FOCAL_RANGE, focalBasePx, initialiseFromSpanningTree } from './mst-init';
@@ -35,7 +35,7 @@ export const GLOBAL_ALIGNMENT_DEFAULTS: Required<GlobalAlignmentOptions> = {
 export interface AlignedCamera {
   /** Focal length in pixels of the model-size image; the principal point is its centre. */
   focalPx: number;
-  /** Camera-to-world, OpenCV axes (x right, y down, z forward), row-major 4x4. */
+  /** Camera-to-world, OpenCV axes (x right, y down, z forward), row-major 4x4; frame 0 is the identity. */
   cameraToWorldOpenCv: Mat4;
 }
 
@@ -120,6 +120,7 @@ export function alignGlobally(grids: readonly SampleGrid[], observations: readon
       }
     }
   }
+  rebaseToFrame(best, 0);
   const finalNorms = residualNorms(best, sides);
   return {
     cameras: best.rotation.map((r, f) => ({ focalPx: best.focalPx[f], cameraToWorldOpenCv: mat4FromRotationTranslation(r, best.translation[f]) })),
