@@ -83,8 +83,7 @@ export async function createGpuRenderer(options: GpuRendererOptions = {}, logger
       continue;
     }
     const { gpu, adapter } = found;
-    const features = [...adapter.features].filter((f) => f !== 'core-features-and-limits' || adapter.features.has(f)) as GPUFeatureName[];
-    const device = await adapter.requestDevice({ requiredFeatures: features });
+    const device = await adapter.requestDevice({ requiredFeatures: [...adapter.features] as GPUFeatureName[] });
     // three.js looks for navigator.gpu even when handed a device.
     Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: 'node' }, configurable: true, writable: true });
     const renderer = new THREE.WebGPURenderer({ canvas: standInCanvas() as HTMLCanvasElement, device, antialias: false, alpha: true });

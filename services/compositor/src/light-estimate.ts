@@ -84,7 +84,7 @@ async function prepareSample(image: RgbImage, pose: CameraPose, opts: Required<L
   return { widthPx, heightPx, linear, pose, scale: widthPx / pose.intrinsics.widthPx };
 }
 
-/** Adds what one frame sees in `direction` to `acc` (weighted); returns the weight used. */
+/** Adds what one frame sees in `direction` to `acc` (colour times weight, and the weight). */
 function accumulate(sample: Sample, direction: THREE.Vector3, acc: Float64Array, at: number): void {
   const m = sample.pose.cameraToWorldOpenCv;
   const x = m[0] * direction.x + m[4] * direction.y + m[8] * direction.z;

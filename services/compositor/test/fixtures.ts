@@ -155,24 +155,74 @@ export function imageDifference(a: Uint8Array, b: Uint8Array, tolerance: number)
   return { mean: sum / a.length, outliers: outliers / a.length };
 }
 
-/** A single-level KTX2 file holding RGBA8 pixels, uncompressed or zlib-supercompressed (scheme 3). */
-export function ktx2Rgba(rgba: Uint8Array, widthPx: number, heightPx: number, supercompression: 0 | 3, deflate: (data: Uint8Array) => Uint8Array): Uint8Array {
-  const level = supercompression === 3 ? deflate(rgba) : rgba;
+interface Ktx2Parts {
+  vkFormat: number;
+  widthPx: number;
+  heightPx: number;
+  supercompression: number;
+  level: Uint8Array;
+  uncompressedBytes: number;
+  /** Data format descriptor: colour model, block size - 1, bytes a block, one sample's channel and bit length. */
+  dfd: { colorModel: number; block: [number, number]; bytesPlane: number; channel: number; bitLength: number; transfer: number };
+}
+
+/** A single-level KTX2 container (header, level index, a one-sample basic data format descriptor, level data). */
+function ktx2File(parts: Ktx2Parts): Uint8Array {
   const dfdOffset = 80 + 24;
   const dfdLength = 44;
   const levelOffset = 160;
-  const out = new Uint8Array(levelOffset + level.byteLength);
+  const out = new Uint8Array(levelOffset + parts.level.byteLength);
   const view = new DataView(out.buffer);
   out.set([0xab, 0x4b, 0x54, 0x58, 0x20, 0x32, 0x30, 0xbb, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const header = [43, 1, widthPx, heightPx, 0, 0, 1, 1, supercompression, dfdOffset, dfdLength, 0, 0];
+  const header = [parts.vkFormat, 1, parts.widthPx, parts.heightPx, 0, 0, 1, 1, parts.supercompression, dfdOffset, dfdLength, 0, 0];
   header.forEach((value, i) => view.setUint32(12 + i * 4, value, true));
   view.setBigUint64(80, BigInt(levelOffset), true);
-  view.setBigUint64(88, BigInt(level.byteLength), true);
-  view.setBigUint64(96, BigInt(rgba.byteLength), true);
+  view.setBigUint64(88, BigInt(parts.level.byteLength), true);
+  view.setBigUint64(96, BigInt(parts.uncompressedBytes), true);
+  const d = parts.dfd;
   view.setUint32(dfdOffset, dfdLength, true);
-  view.setUint16(dfdOffset + 8, 2, true);
-  view.setUint16(dfdOffset + 10, 40, true);
-  out.set([1, 1, 2, 0], dfdOffset + 12); // RGBSDA, BT.709 primaries, sRGB transfer
-  out.set(level, levelOffset);
+  view.setUint16(dfdOffset + 8, 2, true); // version
+  view.setUint16(dfdOffset + 10, 40, true); // block size: 24 + one 16-byte sample
+  out.set([d.colorModel, 1, d.transfer, 0, d.block[0], d.block[1], 0, 0, d.bytesPlane], dfdOffset + 12);
+  view.setUint16(dfdOffset + 28, 0, true); // sample bit offset
+  out.set([d.bitLength, d.channel], dfdOffset + 30);
+  view.setUint32(dfdOffset + 36, 0, true); // sample lower
+  view.setUint32(dfdOffset + 40, 0xffffffff, true); // sample upper
+  out.set(parts.level, levelOffset);
   return out;
+}
+
+/** A single-level KTX2 file holding RGBA8 pixels (vkFormat R8G8B8A8_SRGB), uncompressed or zlib-supercompressed (scheme 3). */
+export function ktx2Rgba(rgba: Uint8Array, widthPx: number, heightPx: number, supercompression: 0 | 3, deflate: (data: Uint8Array) => Uint8Array): Uint8Array {
+  return ktx2File({
+    vkFormat: 43,
+    widthPx,
+    heightPx,
+    supercompression,
+    level: supercompression === 3 ? deflate(rgba) : rgba,
+    uncompressedBytes: rgba.byteLength,
+    dfd: { colorModel: 1, block: [0, 0], bytesPlane: 4, channel: 0, bitLength: 31, transfer: 2 },
+  });
+}
+
+/**
+ * A Basis Universal UASTC KTX2 file made of solid-colour blocks (UASTC mode 8, the void-extent block: a
+ * 5-bit mode code 0x17, then R, G, B, A as 8 bits each, least significant bit first). `colours` gives one
+ * RGBA colour per 4x4 block in raster order.
+ */
+export function ktx2UastcSolid(colours: [number, number, number, number][], blocksWide: number, blocksHigh: number): Uint8Array {
+  const level = new Uint8Array(blocksWide * blocksHigh * 16);
+  colours.forEach(([r, g, b, a], i) => {
+    let bits = 0x17n | (BigInt(r) << 5n) | (BigInt(g) << 13n) | (BigInt(b) << 21n) | (BigInt(a) << 29n);
+    for (let byte = 0; byte < 8; byte++, bits >>= 8n) level[i * 16 + byte] = Number(bits & 0xffn);
+  });
+  return ktx2File({
+    vkFormat: 0,
+    widthPx: blocksWide * 4,
+    heightPx: blocksHigh * 4,
+    supercompression: 0,
+    level,
+    uncompressedBytes: level.byteLength,
+    dfd: { colorModel: 166, block: [3, 3], bytesPlane: 16, channel: 3, bitLength: 127, transfer: 1 },
+  });
 }

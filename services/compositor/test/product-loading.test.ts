@@ -13,7 +13,7 @@ import { placeProduct } from '../src/placement';
 import { loadProductModel, type ProductModel } from '../src/product-model';
 import { ProductStage } from '../src/product-stage';
 import { SRGB8_TO_LINEAR } from '../src/colour';
-import { fixtureIo, ktx2Rgba, shapeDocument, tempDir, testCamera, textureFromPixels } from './fixtures';
+import { fixtureIo, ktx2Rgba, ktx2UastcSolid, shapeDocument, tempDir, testCamera, textureFromPixels } from './fixtures';
 
 // Every shared product file, and every compression/texture format generated here, loads and renders a
 // non-empty product standing where the no-anchor rule puts it (bounding-box bottom centre at the origin).
@@ -126,7 +126,7 @@ describe('shared product files', () => {
 
 describe('compression and texture formats generated here', () => {
   /** A box with a texture of one colour on the left half and another on the right. */
-  async function texturedBox(format: 'png' | 'webp' | 'ktx2' | 'ktx2-zlib') {
+  async function texturedBox(format: 'png' | 'webp' | 'ktx2' | 'ktx2-zlib' | 'ktx2-uastc') {
     const { document, material } = shapeDocument('box', { scale: 0.3 });
     const size = 32;
     const rgba = new Uint8Array(size * size * 4);
@@ -137,10 +137,11 @@ describe('compression and texture formats generated here', () => {
       if (format === 'webp') document.createExtension(EXTTextureWebP).setRequired(true);
     } else {
       document.createExtension(KHRTextureBasisu).setRequired(true);
-      texture = document
-        .createTexture()
-        .setMimeType('image/ktx2')
-        .setImage(ktx2Rgba(rgba, size, size, format === 'ktx2' ? 0 : 3, (d) => new Uint8Array(deflateSync(d))));
+      const image =
+        format === 'ktx2-uastc'
+          ? ktx2UastcSolid(Array.from({ length: 64 }, () => [220, 30, 20, 255] as [number, number, number, number]), 8, 8)
+          : ktx2Rgba(rgba, size, size, format === 'ktx2' ? 0 : 3, (d) => new Uint8Array(deflateSync(d)));
+      texture = document.createTexture().setMimeType('image/ktx2').setImage(image);
     }
     material.setBaseColorTexture(texture).setBaseColorFactor([1, 1, 1, 1]);
     return document;
@@ -152,7 +153,7 @@ describe('compression and texture formats generated here', () => {
     return loadProductModel(path);
   }
 
-  for (const format of ['webp', 'ktx2', 'ktx2-zlib'] as const) {
+  for (const format of ['webp', 'ktx2', 'ktx2-zlib', 'ktx2-uastc'] as const) {
     it(`${format} textures decode and colour the product`, async () => {
       const model = await loadWritten(await texturedBox(format), `box-${format}.glb`);
       const rendered = await renderPlaced(model);
