@@ -18,65 +18,51 @@ export const CORNER_DEFAULTS: Required<CornerOptions> = {
   borderPx: 8,
 };
 
-/** Central-difference gradients (zero on the border). */
-function gradients(image: GrayImage): { gradX: Float32Array; gradY: Float32Array } {
-  const { widthPx: w, heightPx: h, data } = image;
-  const gradX = new Float32Array(w * h);
-  const gradY = new Float32Array(w * h);
-  for (let y = 1; y < h - 1; y++) {
-    const r = y * w;
-    for (let x = 1; x < w - 1; x++) {
-      gradX[r + x] = 0.5 * (data[r + x + 1] - data[r + x - 1]);
-      gradY[r + x] = 0.5 * (data[r + x + w] - data[r + x - w]);
-    }
-  }
-  return { gradX, gradY };
-}
-
 /**
- * Shi–Tomasi score: the smaller eigenvalue of the gradient structure tensor summed over a 5x5 window.
- * Row-major, same size as the image; zero in a 3-pixel border.
+ * Shi–Tomasi score: the smaller eigenvalue of the gradient structure tensor (central differences)
+ * summed over a 5x5 window. Row-major, same size as the image; zero in a 3-pixel border. One pass over
+ * the rows with running box sums: five rows of horizontal sums in a ring, vertical sums updated as
+ * rows enter and leave.
  */
 export function minEigenScore(image: GrayImage): Float32Array {
-  const { widthPx: w, heightPx: h } = image;
-  const { gradX, gradY } = gradients(image);
-  const n = w * h;
-  const xx = new Float32Array(n);
-  const xy = new Float32Array(n);
-  const yy = new Float32Array(n);
-  // Horizontal 5-tap box sums of the tensor entries.
+  const { widthPx: w, heightPx: h, data } = image;
+  const score = new Float32Array(w * h);
+  if (w < 7 || h < 7) return score;
+  const prod = new Float64Array(3 * w);
+  const ring = new Float64Array(5 * 3 * w);
+  const vert = new Float64Array(3 * w);
   for (let y = 0; y < h; y++) {
-    const r = y * w;
-    for (let x = 2; x < w - 2; x++) {
-      let a = 0;
-      let b = 0;
-      let c = 0;
-      for (let k = -2; k <= 2; k++) {
-        const gx = gradX[r + x + k];
-        const gy = gradY[r + x + k];
-        a += gx * gx;
-        b += gx * gy;
-        c += gy * gy;
+    prod.fill(0);
+    if (y >= 1 && y < h - 1) {
+      const r = y * w;
+      for (let x = 1; x < w - 1; x++) {
+        const gx = 0.5 * (data[r + x + 1] - data[r + x - 1]);
+        const gy = 0.5 * (data[r + x + w] - data[r + x - w]);
+        prod[3 * x] = gx * gx;
+        prod[3 * x + 1] = gx * gy;
+        prod[3 * x + 2] = gy * gy;
       }
-      xx[r + x] = a;
-      xy[r + x] = b;
-      yy[r + x] = c;
     }
-  }
-  const score = new Float32Array(n);
-  for (let y = 3; y < h - 3; y++) {
-    for (let x = 3; x < w - 3; x++) {
-      let a = 0;
-      let b = 0;
-      let c = 0;
-      for (let k = -2; k <= 2; k++) {
-        const i = (y + k) * w + x;
-        a += xx[i];
-        b += xy[i];
-        c += yy[i];
+    // Horizontal 5-tap sums of this row replace the row five above in the ring and the vertical sums.
+    const slot = (y % 5) * 3 * w;
+    for (let c = 0; c < 3; c++) {
+      let run = prod[c] + prod[3 + c] + prod[6 + c] + prod[9 + c];
+      for (let x = 2; x < w - 2; x++) {
+        run += prod[3 * (x + 2) + c];
+        const i = 3 * x + c;
+        vert[i] += run - ring[slot + i];
+        ring[slot + i] = run;
+        run -= prod[3 * (x - 2) + c];
       }
-      const half = 0.5 * (a + c);
-      score[y * w + x] = half - Math.sqrt(0.25 * (a - c) * (a - c) + b * b);
+    }
+    const yc = y - 2;
+    if (y >= 4 && yc >= 3 && yc < h - 3) {
+      for (let x = 3; x < w - 3; x++) {
+        const a = vert[3 * x];
+        const b = vert[3 * x + 1];
+        const c = vert[3 * x + 2];
+        score[yc * w + x] = 0.5 * (a + c) - Math.sqrt(0.25 * (a - c) * (a - c) + b * b);
+      }
     }
   }
   return score;

@@ -17,6 +17,8 @@ export interface FeatureTrackerOptions {
   forwardBackwardPx?: number;
   /** Epipolar (Sampson) threshold for the frame-to-frame fundamental-matrix RANSAC (pixels). */
   epipolarPx?: number;
+  /** Working images at least this wide look for new corners on the half-size pyramid level. */
+  halfSizeDetectionPx?: number;
 }
 
 export const FEATURE_TRACKER_DEFAULTS: Required<FeatureTrackerOptions> = {
@@ -26,6 +28,7 @@ export const FEATURE_TRACKER_DEFAULTS: Required<FeatureTrackerOptions> = {
   maxPyramidLevels: 5,
   forwardBackwardPx: 0.5,
   epipolarPx: 1,
+  halfSizeDetectionPx: 800,
 };
 
 /** One frame's observations: track ids and positions (continuous pixels, top-left corner at 0). */
@@ -102,7 +105,7 @@ export class FeatureTracker {
       x2[2 * k] = tracked.points[2 * i];
       x2[2 * k + 1] = tracked.points[2 * i + 1];
     });
-    const fit = keep.length >= 16 ? findFundamentalRansac(x1, x2, { thresholdPx: this.o.epipolarPx, seed: this.frames.length + 1 }) : null;
+    const fit = keep.length >= 16 ? findFundamentalRansac(x1, x2, { thresholdPx: this.o.epipolarPx, seed: this.frames.length + 1, maxIterations: 100, confidence: 0.99 }) : null;
     const ids: number[] = [];
     const xy: number[] = [];
     const velocity: number[] = [];
@@ -118,11 +121,16 @@ export class FeatureTracker {
   }
 
   private detect(pyramid: Pyramid): void {
-    const fresh = detectCorners(pyramid[0], this.xy, {
+    // Large working images are searched at half size (4x fewer pixels); corners map back to pixel centres.
+    const half = pyramid.length > 1 && pyramid[0].widthPx >= this.o.halfSizeDetectionPx;
+    const s = half ? 2 : 1;
+    const existing = half ? this.xy.map((v) => (v - 0.5) / 2) : this.xy;
+    const found = detectCorners(pyramid[half ? 1 : 0], existing, {
       maxCorners: this.o.maxFeatures - this.ids.length,
-      minDistancePx: this.minDistancePx(),
-      borderPx: this.o.windowRadiusPx + 2,
+      minDistancePx: this.minDistancePx() / s,
+      borderPx: Math.ceil((this.o.windowRadiusPx + 2) / s),
     });
+    const fresh = half ? found.map((v) => 2 * v + 0.5) : found;
     const merged = new Float32Array(this.xy.length + fresh.length);
     merged.set(this.xy);
     merged.set(fresh, this.xy.length);

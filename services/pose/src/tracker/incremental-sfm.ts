@@ -119,10 +119,11 @@ export function reconstructIncremental(table: TrackTable, options: SfmOptions = 
 
   const second = initialize(state, keyframes);
   const registered = [keyframes[0], second];
+  const unplaced: number[] = [];
   for (const kf of keyframes) {
     if (registered.includes(kf)) continue;
     if (!registerFrame(state, kf, registered)) {
-      warnings.push(`keyframe ${kf} could not be registered`);
+      unplaced.push(kf);
       continue;
     }
     registered.push(kf);
@@ -154,14 +155,23 @@ export function reconstructIncremental(table: TrackTable, options: SfmOptions = 
   // Every other frame against the final map, starting from the interpolated keyframe poses.
   const confidence = new Float64Array(table.frameCount);
   const keySet = new Set(registered);
+  const interpolated: number[] = [];
   for (let f = 0; f < table.frameCount; f++) {
     const guess = interpolatePose(state.poses, f);
     if (!guess) continue;
     const result = localizeFrame(state, f, guess);
-    if (!keySet.has(f)) state.poses[f] = result && result.inlierCount >= 8 ? result.pose : guess;
-    confidence[f] = result ? result.inlierCount / Math.max(1, result.total) : 0;
-    if (!keySet.has(f) && !(result && result.inlierCount >= 8)) warnings.push(`frame ${f} was interpolated between keyframes`);
+    if (keySet.has(f)) {
+      confidence[f] = result ? result.inlierCount / Math.max(1, result.total) : 0;
+    } else if (result && result.inlierCount >= 8) {
+      state.poses[f] = result.pose;
+      confidence[f] = result.inlierCount / Math.max(1, result.total);
+    } else {
+      state.poses[f] = guess;
+      interpolated.push(f);
+    }
   }
+  if (unplaced.length > 0) warnings.push(`${unplaced.length} keyframe(s) could not be placed against the map (${listFrames(unplaced)})`);
+  if (interpolated.length > 0) warnings.push(`${interpolated.length} frame(s) were interpolated between their neighbours (${listFrames(interpolated)})`);
   const poses = state.poses.map((p, f) => {
     if (p) return p;
     throw new VaneliaError('pose', 'TRACKING_FAILED', `frame ${f} could not be placed: the tracker lost the camera.`, { code: 'FAILED_PRECONDITION' });
@@ -169,6 +179,11 @@ export function reconstructIncremental(table: TrackTable, options: SfmOptions = 
   const pts: number[] = [];
   for (let t = 0; t < state.hasPoint.length; t++) if (state.hasPoint[t]) pts.push(state.point[3 * t], state.point[3 * t + 1], state.point[3 * t + 2]);
   return { intrinsics: state.intr, poses, confidence, keyframes: registered, points: Float64Array.from(pts), rmsPx, focalObservable, warnings };
+}
+
+/** "frames 3, 7, 12": the first few frame numbers, for warnings. */
+function listFrames(frames: number[]): string {
+  return frames.length <= 8 ? `frames ${frames.join(', ')}` : `frames ${frames.slice(0, 8).join(', ')}, …`;
 }
 
 /** Two-view start: the first keyframe and a later one with enough parallax; returns the second's frame. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectCorners } from '../../src/tracker/corners';
+import { detectCorners, minEigenScore } from '../../src/tracker/corners';
 import { createGrayImage, grayFromRgb, type GrayImage } from '../../src/tracker/gray-image';
 import { trackKlt } from '../../src/tracker/klt';
 import { buildPyramid } from '../../src/tracker/pyramid';
@@ -65,6 +65,30 @@ describe('KLT tracking', () => {
 });
 
 describe('corners and grayscale', () => {
+  it('scores corners with the smaller structure-tensor eigenvalue over 5x5 windows (brute force check)', () => {
+    const img = texture(40, 30, 0, 0);
+    const score = minEigenScore(img);
+    const at = (x: number, y: number) => img.data[y * 40 + x];
+    for (const [x, y] of [[3, 3], [10, 7], [36, 26], [20, 15]]) {
+      let a = 0;
+      let b = 0;
+      let c = 0;
+      for (let v = y - 2; v <= y + 2; v++) {
+        for (let u = x - 2; u <= x + 2; u++) {
+          const gx = 0.5 * (at(u + 1, v) - at(u - 1, v));
+          const gy = 0.5 * (at(u, v + 1) - at(u, v - 1));
+          a += gx * gx;
+          b += gx * gy;
+          c += gy * gy;
+        }
+      }
+      const expected = 0.5 * (a + c) - Math.sqrt(0.25 * (a - c) ** 2 + b * b);
+      expect(score[y * 40 + x]).toBeCloseTo(expected, 2);
+    }
+    expect(score[2 * 40 + 10]).toBe(0);
+  });
+
+
   it('keeps corners apart and away from existing features', () => {
     const a = texture(160, 120, 0, 0);
     const existing = [80, 60];
