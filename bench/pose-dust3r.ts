@@ -4,7 +4,7 @@
  * frames (frames → cameras), and the global alignment alone on exact synthetic pointmaps at 512x288.
  *
  *   node --import tsx bench/pose-dust3r.ts --model-root DIR [--provider webgpu|cpu] [--frames 100]
- *        [--align-frames 100] [--batches 1,4,8] [--decoder-runs 10] [--out FILE] [--align-only]
+ *        [--align-frames 100] [--batches 1,4,8] [--decoder-runs 10] [--out FILE] [--parts align,pairs,track]
  *
  * DIR holds b<B>/dust3r_{encoder,decoder}.onnx per batch B (bench/gpu/pose_dust3r_twin.py writes it).
  */
@@ -24,7 +24,6 @@ function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const modelRoot = arg('model-root', '');
@@ -35,6 +34,7 @@ const batches = arg('batches', '1,4,8').split(',').map(Number);
 const decoderRuns = Number(arg('decoder-runs', '10'));
 const out = arg('out', 'bench/results/pose-dust3r.json');
 const sceneGraph = arg('scene-graph', 'swin-4-noncyclic');
+const parts = new Set(arg('parts', 'align,pairs,track').split(','));
 const results: Record<string, unknown> = { providers, frames: frameCount, sceneGraph, node: process.version, when: new Date().toISOString() };
 
 /** A 1080p frame with smooth colour ramps and texture, different per index. */
@@ -139,15 +139,20 @@ function alignmentOnly(): void {
 }
 
 async function main(): Promise<void> {
-  alignmentOnly();
-  if (!flag('align-only')) {
-    if (!modelRoot) throw new Error('--model-root is required unless --align-only');
-    await pairThroughput();
-    await wholeTrack();
-  }
+  if (!modelRoot && (parts.has('pairs') || parts.has('track'))) throw new Error('--model-root is required for the pairs and track parts');
+  if (parts.has('align')) alignmentOnly();
+  if (parts.has('pairs')) await pairThroughput();
+  if (parts.has('track')) await wholeTrack();
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(results, null, 2));
   console.log(`wrote ${out}`);
+  // Short table last (the device tool returns the output's tail).
+  const rows = (results.pairThroughput as Array<{ batch: number; pairsPerSecond: number; decoderMsMedian: number; encoderMsPerFrameMedian: number }> | undefined) ?? [];
+  for (const r of rows) console.log(`batch ${r.batch}: ${r.pairsPerSecond.toFixed(1)} pairs/s (decoder ${r.decoderMsMedian.toFixed(0)} ms, encoder ${r.encoderMsPerFrameMedian.toFixed(0)} ms/frame)`);
+  const track = results.wholeTrack as { frames: number; pairs: number; totalMs: number; stepsMs: Record<string, number> } | undefined;
+  if (track) console.log(`track ${track.frames} frames / ${track.pairs} pairs: ${(track.totalMs / 1000).toFixed(2)} s (features ${(track.stepsMs.features / 1000).toFixed(2)}, pairs ${(track.stepsMs.pairs / 1000).toFixed(2)}, alignment ${(track.stepsMs.alignment / 1000).toFixed(2)})`);
+  const align = results.alignmentOnly as { frames: number; msMedianOf3: number; cpuMsMedianOf3: number } | undefined;
+  if (align) console.log(`alignment alone, ${align.frames} frames: ${(align.msMedianOf3 / 1000).toFixed(2)} s wall, ${(align.cpuMsMedianOf3 / 1000).toFixed(2)} s CPU (median of 3)`);
 }
 
 main().catch((error) => {
