@@ -129,7 +129,8 @@ export function reconstructIncremental(table: TrackTable, options: SfmOptions = 
     registered.push(kf);
     registered.sort((a, b) => a - b);
     triangulateNew(state, registered, kf);
-    const recent = registered.slice().sort((a, b) => Math.abs(a - kf) - Math.abs(b - kf)).slice(0, o.localWindow);
+    // Local refinement of the keyframes nearest the new one; the first keyframe stays fixed (gauge).
+    const recent = registered.filter((f) => f !== keyframes[0]).sort((a, b) => Math.abs(a - kf) - Math.abs(b - kf)).slice(0, o.localWindow);
     runBundle(state, registered, recent, false);
   }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { mat4FromRotationTranslation, type Mat4 } from '../../src/geometry/mat4';
-import { evaluateTrajectory, pointSetDiameter } from '../../src/geometry/pose-error';
-import { rotationAboutAxis } from '../../src/geometry/rotation';
+import { mat3Multiply, mat3Transpose } from '../../src/geometry/mat3';
+import { mat4FromRotationTranslation, mat4Rotation, mat4Translation, type Mat4 } from '../../src/geometry/mat4';
+import { alignOrientations, evaluateTrajectory, pointSetDiameter } from '../../src/geometry/pose-error';
+import { rotationAboutAxis, rotationDistanceDeg } from '../../src/geometry/rotation';
 import { sim3ApplyToCameraToWorld, sim3ApplyToPoint } from '../../src/geometry/sim3';
 
 function circleTrajectory(n: number): Mat4[] {
@@ -46,5 +47,21 @@ describe('Sim(3) alignment and pose errors', () => {
     expect(err.rmse).toBeGreaterThan(0.07);
     expect(err.extent).toBeCloseTo(pointSetDiameter(Float64Array.from(reference.flatMap((m) => [m[3], m[7], m[11]]))), 12);
     expect(err.rmseRelative).toBeCloseTo(err.rmse / err.extent, 12);
+  });
+
+  it('measures orientation errors independently of a straight trajectory (whose roll the centres cannot fix)', () => {
+    // Cameras on a straight line; the estimate is the truth rolled 10° about that line plus a 1° error on
+    // one camera. The centre alignment cannot see the roll; the orientation alignment removes it.
+    const reference = Array.from({ length: 8 }, (_, i) => mat4FromRotationTranslation(rotationAboutAxis([0, 1, 0], 0.05 * i), [i, 0, 0]));
+    const roll = rotationAboutAxis([1, 0, 0], (10 * Math.PI) / 180);
+    const estimated = reference.map((m, i) => {
+      const r = mat3Multiply(roll, mat4Rotation(m));
+      return mat4FromRotationTranslation(i === 3 ? mat3Multiply(rotationAboutAxis([0, 0, 1], Math.PI / 180), r) : r, mat4Translation(m));
+    });
+    const err = evaluateTrajectory(estimated, reference);
+    expect(err.rmse).toBeLessThan(1e-9);
+    expect(err.medianRotationErrorDeg).toBeLessThan(0.2);
+    expect(err.maxRotationErrorDeg).toBeGreaterThan(0.8);
+    expect(rotationDistanceDeg(alignOrientations([roll], [Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1)]), mat3Transpose(roll))).toBeLessThan(1e-9);
   });
 });
