@@ -50,6 +50,8 @@ export interface PoseJobOptions {
   pairBatchSize?: number;
   /** Return DUSt3R's dense depth maps. */
   wantDepth?: boolean;
+  /** Frames the video has, when known (progress totals). */
+  expectedFrames?: number;
   onProgress?: (progress: PoseProgress) => void;
   signal?: AbortSignal;
   logger?: Logger;
@@ -97,7 +99,7 @@ export class PoseJob {
       else this.frames.push(frame);
       this.received++;
     }
-    this.options.onProgress?.({ step: this.session ? 'features' : 'receiving', done: this.received, total: 0 });
+    this.options.onProgress?.({ step: this.session ? 'features' : 'receiving', done: this.received, total: this.options.expectedFrames ?? 0 });
   }
 
   async finish(): Promise<PoseJobResult> {

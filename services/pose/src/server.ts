@@ -88,6 +88,7 @@ export function poseService(options: PoseServerOptions): ServiceRegistration {
             sceneGraph: config.sceneGraph,
             pairBatchSize: config.pairBatchSize,
             wantDepth: config.wantDepth,
+            expectedFrames: config.video?.frameCount ?? 0,
             placement: {
               frameIndex: placement?.frameIndex ?? 0,
               ...(placement?.hasPixel ? { pixel: [placement.pixelX, placement.pixelY] as const } : {}),
