@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, getPriority, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Document, NodeIO } from '@gltf-transform/core';
 import sharp from 'sharp';
@@ -44,7 +44,7 @@ export interface FrameBenchResult {
   parts: { renderWaitMs: number; compositeMs: number; firstFrameMs: number };
   /** Median share of the frame the renderer drew (only the product's region is drawn). */
   drawnShareOfFrame: number;
-  machine: { cpu: string; cores: number; loadAverageStart: number[]; loadAverageEnd: number[] };
+  machine: { cpu: string; cores: number; loadAverageStart: number[]; loadAverageEnd: number[]; niceness: number };
 }
 
 /** A product with the weight of a real one: ~100k triangles, 2048px base colour, metal-roughness and normal maps. */
@@ -171,7 +171,7 @@ export async function runFrameBench(options: FrameBenchOptions): Promise<FrameBe
       batchSize: options.batchSize,
       parts: { renderWaitMs: median(renderTimes), compositeMs: median(compositeTimes), firstFrameMs },
       drawnShareOfFrame: median(shares),
-      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadAverageStart: loadStart, loadAverageEnd: loadavg() },
+      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadAverageStart: loadStart, loadAverageEnd: loadavg(), niceness: getPriority() },
     };
   } finally {
     rmSync(work, { recursive: true, force: true });

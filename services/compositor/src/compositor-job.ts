@@ -93,7 +93,8 @@ export class CompositorJob {
     if (config.cameras.length === 0) throw new VaneliaError('compositor', 'NO_CAMERAS', `job ${config.jobId} has no cameras to render the product at.`);
     const model = await loadProductModel(config.productPath, options.load);
     try {
-      const facing = config.anchor ? config.cameras[0] : undefined;
+      const anchorFrame = config.anchor?.frameIndex;
+      const facing = config.anchor ? (config.cameras.find((c) => c.frameIndex === anchorFrame) ?? config.cameras[0]) : undefined;
       const placement = placeProduct(model.bounds, config.anchor, config, facing);
       const stage = new ProductStage(model, placement, options.stage);
       (options.logger ?? silentLogger).info('product placed', { jobId: config.jobId, warnings: model.warnings.length + placement.warnings.length });

@@ -49,7 +49,12 @@ export function anchorFromTrack(track: CameraTrack | undefined): ProductAnchor |
   const up = anchor?.upWorld;
   if (!anchor || !up || Math.hypot(up.x, up.y, up.z) < 1e-9) return undefined;
   const point = anchor.pointWorld ?? { x: 0, y: 0, z: 0 };
-  return { pointWorld: new THREE.Vector3(point.x, point.y, point.z), upWorld: new THREE.Vector3(up.x, up.y, up.z), metresPerUnit: anchor.metresPerUnit };
+  return {
+    pointWorld: new THREE.Vector3(point.x, point.y, point.z),
+    upWorld: new THREE.Vector3(up.x, up.y, up.z),
+    metresPerUnit: anchor.metresPerUnit,
+    frameIndex: anchor.frameIndex,
+  };
 }
 
 export interface ProductSessionDeps {

@@ -10,6 +10,8 @@ export interface ProductAnchor {
   upWorld: THREE.Vector3;
   /** Metres per world unit; 0 when unknown (then one world unit is taken as one metre). */
   metresPerUnit: number;
+  /** The frame the user pointed from: at yaw 0 the product faces its camera. */
+  frameIndex?: number;
 }
 
 export interface PlacementOptions {
