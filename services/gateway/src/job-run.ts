@@ -20,7 +20,9 @@ export function jobPaths(job: Job): JobPaths {
   return { video: job.spec?.videoUri ?? '', product: job.spec?.productUri ?? '', folder: jobFolder(job.id) };
 }
 
-const PROGRESS_FLUSH_MS = 250;
+/** Watchers get progress this often at most; the store gets it (and the lease is renewed) every `persistMs`. */
+const PUBLISH_MS = 250;
+const PERSIST_MAX_MS = 1000;
 
 /**
  * One job running on this gateway, from its claim to its end: runs the pipeline from the job's
@@ -55,7 +57,7 @@ export class JobRun {
     const unsubscribe = await s.store.subscribe(job.id, (changed) => {
       if (changed.state === JobState.JOB_STATE_CANCELLED) this.stop('cancelled');
     });
-    const renew = setInterval(() => void this.save(), Math.max(200, s.leaseMs / 3));
+    const renew = setInterval(() => void this.save({ publish: false }), Math.max(100, Math.min(PERSIST_MAX_MS, s.leaseMs / 3)));
     try {
       job.state = JobState.JOB_STATE_RUNNING;
       job.attempts += 1;
@@ -135,17 +137,17 @@ export class JobRun {
     this.touch();
   }
 
-  /** Progress is frequent: saved and published a few times a second at most. */
+  /** Progress is frequent: published a few times a second at most (and stored with the next lease renewal). */
   private touch(): void {
     if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
-      void this.save();
-    }, PROGRESS_FLUSH_MS);
+      if (!this.stopReason) void this.s.store.publish(this.job).catch((error: unknown) => this.log.warn('could not publish progress', { error }));
+    }, PUBLISH_MS);
   }
 
   /** Saves the job (renewing the lease) and publishes it; false (and the run stops) when the job is no longer ours. */
-  private save(): Promise<boolean> {
+  private save(options: { publish?: boolean } = {}): Promise<boolean> {
     this.saving = this.saving.then(async () => {
       if (this.stopReason) return false;
       this.job.updatedUnixMs = Date.now();
@@ -155,7 +157,7 @@ export class JobRun {
           this.stop(current?.state === JobState.JOB_STATE_CANCELLED ? 'cancelled' : 'lost');
           return false;
         }
-        await this.s.store.publish(this.job);
+        if (options.publish ?? true) await this.s.store.publish(this.job);
         return true;
       } catch (error) {
         // The store is unreachable: keep working; the lease runs out if this lasts.

@@ -170,8 +170,9 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     if (!checkpoint.framesComplete) {
       const track = await cameraTrack(run, video, checkpoint, calls);
       const startFrame = checkpoint.segments.reduce((n, s) => n + s.frameCount, 0);
+      const refining = run.spec.refine?.enabled === true && run.paths.product !== '';
       const counts = { decode: startFrame, composite: startFrame, refine: startFrame };
-      for (const stage of ['decode', 'composite', 'refine', 'encode'] as const) observer.onProgress?.(stage, startFrame, total);
+      for (const stage of ['decode', 'composite', ...(refining ? (['refine'] as const) : []), 'encode'] as const) observer.onProgress?.(stage, startFrame, total);
 
       const decoded = tap(
         decodeBatches(run.replicas.decoder, { jobId: run.jobId, path: run.paths.video, batchSize: checkpoint.batchSize, startFrame }, calls),
@@ -184,7 +185,6 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
         for (const warning of answer.warnings) observer.onWarning?.(warning.startsWith('compositor:') ? warning : `compositor: ${warning}`);
         observer.onProgress?.('composite', (counts.composite += answer.frames.length), total);
       });
-      const refining = run.spec.refine?.enabled === true && run.paths.product !== '';
       const finals = refining
         ? tap(refine(run, composited, checkpoint.batchSize, o, attempt.signal), (batch) => observer.onProgress?.('refine', (counts.refine += batch.frames.length), total))
         : mapAsync(composited, (answer): FrameBatch => ({ jobId: run.jobId, batchId: answer.batchId, frames: answer.frames.map((f) => f.composite!) }));
