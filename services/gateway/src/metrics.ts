@@ -79,6 +79,13 @@ export const stageStreams = new Gauge({
   registers: [registry],
 });
 
+// Series exist from the start at 0, so rate() sees the first increase and panels show 0, not "no data".
+for (const outcome of ['succeeded', 'failed', 'cancelled'] as const) {
+  jobsTotal.inc({ outcome }, 0);
+  jobDuration.zero({ outcome });
+}
+for (const stage of ['composite', 'inpaint'] as const) batchRetries.inc({ stage }, 0);
+
 /** Batches waiting in the gateway for a stage (ready, no stream with room); the services count those inside. */
 export const gatewayQueueDepth = {
   inc: (stage: MetricStage, by = 1): void => stageQueueDepth.inc({ stage }, by),
