@@ -94,7 +94,7 @@ describe('the mesh as five processes', () => {
     expect((await probeStreams(output)).frames).toBe(150);
     client.close();
     await mesh.restart('compositor');
-  });
+  }, 180_000); // a whole job plus a drain: minutes when the machine is busy
 
   it('fails a job on a file that is not a video with a clear error, and keeps serving', async () => {
     const client = gatewayClient(mesh.gatewayAddress);
