@@ -3,8 +3,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { VaneliaError, fastDefinitionFor, meshChannelOptions, protoDir, type Logger, type ServiceRegistration } from '@vanelia/runtime';
 import { HealthImplementation } from 'grpc-health-check';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 export interface TlsListenerOptions {
   host: string;
@@ -45,8 +44,8 @@ export async function startTlsListener(o: TlsListenerOptions): Promise<TlsListen
     health.setStatus(service.fullName, 'SERVING');
   }
   health.addToServer(server);
-  const files = readdirSync(join(protoDir(), 'vanelia', 'v1')).filter((f) => f.endsWith('.proto')).map((f) => `vanelia/v1/${f}`);
-  new ReflectionService(loadSync(files, { includeDirs: [protoDir()], keepCase: true, longs: Number, defaults: true })).addToServer(server);
+  // Reflection describes what this port serves: the public API (and the messages it imports).
+  new ReflectionService(loadSync(['vanelia/v1/gateway.proto'], { includeDirs: [protoDir()], keepCase: true, longs: Number, defaults: true })).addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${o.host}:${o.port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
   );
