@@ -1,4 +1,5 @@
 import { createLogger, startService } from '@vanelia/runtime';
+import { spawnSync } from 'node:child_process';
 import { ApiTokens } from './access';
 import { loadGatewayConfig } from './config';
 import { createJobStore } from './create-job-store';
@@ -60,14 +61,17 @@ const service = (policy: { mutualTls: boolean; plainRefused: boolean }) =>
     logger,
   });
 
+const ffmpegRuns = spawnSync(process.env.VANELIA_FFMPEG ?? 'ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0;
+if (!ffmpegRuns) logger.error('ffmpeg does not run: jobs cannot be assembled (install ffmpeg or set VANELIA_FFMPEG)');
+
 let tls: TlsListener | undefined;
 await startService({
   name: 'gateway',
   config,
   logger,
   services: [service({ mutualTls: false, plainRefused: mutualTls })],
-  // Ready once the job store answers.
-  checkReady: () => store.countQueued().then(() => true, () => false),
+  // Ready once the job store answers and ffmpeg (which joins the segments) runs.
+  checkReady: async () => ffmpegRuns && (await store.countQueued().then(() => true, () => false)),
   // Running jobs go on within the grace period; what is left then goes back to the queue (checkpointed).
   beforeDrain: (deadlineMs) => jobs.drain(deadlineMs),
   onStopped: async () => {
