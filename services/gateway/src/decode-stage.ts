@@ -1,4 +1,4 @@
-import { DecodeRequest, type DecodeResponse, type DecoderClient, type FrameBatch, type VideoInfo } from '@vanelia/proto';
+import { DecodeRequest, PixelFormat, type DecodeResponse, type DecoderClient, type FrameBatch, type VideoInfo } from '@vanelia/proto';
 import type { StageReplicas } from './replicas/stage-replicas';
 import { asStageError, readServerStream, stageCallOptions, stageMetadata } from './stage-streams';
 import { countStageError } from './metrics';
@@ -34,6 +34,8 @@ export interface DecodeRange {
   batchSize: number;
   /** First frame wanted; batches start here and every `batchSize` frames after. */
   startFrame: number;
+  /** Frame layout: I420 (the codec's own; half of RGB's bytes, no conversion for untouched frames) or RGB8. */
+  format: PixelFormat;
 }
 
 /** The frame batches of a video from `startFrame`, decoded by one decoder replica (one buffered at most). */
@@ -42,7 +44,7 @@ export async function* decodeBatches(decoders: StageReplicas<DecoderClient>, ran
   const release = decoders.acquire(replica);
   try {
     const call = replica.client.decode(
-      DecodeRequest.fromPartial({ jobId: range.jobId, sourcePath: range.path, batchSize: range.batchSize, startFrame: range.startFrame, endFrame: 0 }),
+      DecodeRequest.fromPartial({ jobId: range.jobId, sourcePath: range.path, batchSize: range.batchSize, startFrame: range.startFrame, endFrame: 0, format: range.format }),
       stageMetadata(),
       stageCallOptions(o.deadlineMs),
     );

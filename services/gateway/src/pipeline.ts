@@ -1,5 +1,6 @@
 import {
   CompositeConfig,
+  PixelFormat,
   RefineConfig,
   TrackConfig,
   type CameraTrack,
@@ -175,7 +176,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
       for (const stage of ['decode', 'composite', ...(refining ? (['refine'] as const) : []), 'encode'] as const) observer.onProgress?.(stage, startFrame, total);
 
       const decoded = tap(
-        decodeBatches(run.replicas.decoder, { jobId: run.jobId, path: run.paths.video, batchSize: checkpoint.batchSize, startFrame }, calls),
+        decodeBatches(run.replicas.decoder, { jobId: run.jobId, path: run.paths.video, batchSize: checkpoint.batchSize, startFrame, format: PixelFormat.PIXEL_FORMAT_I420 }, calls),
         (batch) => {
           preview.capture('before', batch.frames);
           observer.onProgress?.('decode', (counts.decode += batch.frames.length), total);
@@ -195,6 +196,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
         {
           jobId: run.jobId,
           video,
+          frameFormat: PixelFormat.PIXEL_FORMAT_I420,
           segmentFrames: checkpoint.segmentFrames,
           folder: jobSegmentsFolder(run.paths),
           attempt: run.attempt,
@@ -214,7 +216,9 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     if (frameCount !== total) observer.onWarning?.(`encoded ${frameCount} frames; the source reported ${total}`);
     observer.onProgress?.('assemble', 0, 1);
     const sizeBytes = await assembleSegments({
-      segmentPaths: checkpoint.segments.map((s) => abs(s.path)),
+      segments: checkpoint.segments.map((s) => ({ path: abs(s.path), frameCount: s.frameCount })),
+      fpsNum: video.fpsNum,
+      fpsDen: video.fpsDen,
       outputPath: abs(jobOutputPath(run.paths)),
       audioSourcePath: video.hasAudio ? abs(run.paths.video) : '',
       audioCodec: video.audioCodec,
@@ -254,7 +258,7 @@ async function cameraTrack(run: PipelineRun, video: VideoInfo, checkpoint: JobCh
       productHeightM: placement?.productHeightM ?? 0,
     },
   });
-  const frames = decodeBatches(run.replicas.decoder, { jobId: run.jobId, path: run.paths.video, batchSize: checkpoint.batchSize, startFrame: 0 }, calls);
+  const frames = decodeBatches(run.replicas.decoder, { jobId: run.jobId, path: run.paths.video, batchSize: checkpoint.batchSize, startFrame: 0, format: PixelFormat.PIXEL_FORMAT_RGB8 }, calls);
   const track = await trackCameras(run.replicas.pose, config, frames, {
     ...calls,
     // Pose answers once it has every frame; until then its progress is the frames it has received.

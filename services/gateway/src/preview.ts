@@ -1,5 +1,5 @@
 import { PixelFormat, type Frame } from '@vanelia/proto';
-import { silentLogger, type Logger } from '@vanelia/runtime';
+import { silentLogger, toRgbFrame, type Logger } from '@vanelia/runtime';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,14 +44,16 @@ export class PreviewCapture {
   /** Thumbnails the sampled frames among `frames` (in the background; `flush` waits). */
   capture(kind: 'before' | 'after', frames: Frame[]): void {
     for (const frame of frames) {
-      if (!this.wanted.has(frame.index) || frame.format !== PixelFormat.PIXEL_FORMAT_RGB8) continue;
+      if (!this.wanted.has(frame.index)) continue;
+      if (frame.format !== PixelFormat.PIXEL_FORMAT_RGB8 && frame.format !== PixelFormat.PIXEL_FORMAT_I420) continue;
       const path = join(this.folder, thumbName(kind, frame.index));
       const width = this.options.thumbWidthPx ?? PREVIEW_DEFAULTS.thumbWidthPx;
       this.writes.push(
         (async () => {
           await mkdir(this.folder, { recursive: true });
           const tmp = `${path}.tmp.png`;
-          await sharp(frame.data, { raw: { width: frame.widthPx, height: frame.heightPx, channels: 3 } }).resize({ width }).png().toFile(tmp);
+          const rgb = toRgbFrame('gateway', frame);
+          await sharp(rgb.data, { raw: { width: rgb.widthPx, height: rgb.heightPx, channels: 3 } }).resize({ width }).png().toFile(tmp);
           await rename(tmp, path);
         })().catch((error: unknown) => this.logger.warn('preview thumbnail failed', { frame: frame.index, error })),
       );

@@ -1,4 +1,4 @@
-import { EncodeConfig, type DecoderClient, type EncodeRequest, type EncodeResponse, type Frame, type FrameBatch, type VideoInfo } from '@vanelia/proto';
+import { EncodeConfig, PixelFormat, type DecoderClient, type EncodeRequest, type EncodeResponse, type Frame, type FrameBatch, type VideoInfo } from '@vanelia/proto';
 import { batchId } from '@vanelia/runtime';
 import { join } from 'node:path';
 import type { SegmentRecord } from './job-store';
@@ -16,6 +16,8 @@ export interface SegmentEncodeOptions {
   folder: string;
   /** Attempt number, in the file names: a killed attempt's half-written file is never reused. */
   attempt: number;
+  /** Layout of the frames that will arrive (the main pass sends I420). */
+  frameFormat: PixelFormat;
   /** x264 settings passed to the decoder (0 / '' = its defaults). */
   crf?: number;
   preset?: string;
@@ -68,7 +70,7 @@ export async function encodeSegments(decoders: StageReplicas<DecoderClient>, bat
     const release = decoders.acquire(replica);
     const path = join(o.folder, `${String(index).padStart(6, '0')}.a${o.attempt}.mp4`);
     const stream = openClientStream<EncodeRequest, EncodeResponse>((cb) => replica.client.encode(stageMetadata(), stageCallOptions(o.deadlineMs), cb));
-    const config = EncodeConfig.fromPartial({ jobId: o.jobId, outputPath: path, video: o.video, audioSourcePath: '', crf: o.crf ?? 0, preset: o.preset ?? '' });
+    const config = EncodeConfig.fromPartial({ jobId: o.jobId, outputPath: path, video: o.video, audioSourcePath: '', crf: o.crf ?? 0, preset: o.preset ?? '', frameFormat: o.frameFormat });
     await writeBounded(stream.call, { payload: { $case: 'config', value: config } });
     return { index, firstFrame, frames: 0, path, stream, release };
   };
