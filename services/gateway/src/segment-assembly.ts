@@ -2,9 +2,18 @@ import { VaneliaError } from '@vanelia/runtime';
 import { spawn } from 'node:child_process';
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 
+/** One encoded segment: an absolute path and how many frames it holds. */
+export interface AssembledSegment {
+  path: string;
+  frameCount: number;
+}
+
 export interface AssembleOptions {
-  /** Absolute paths of the segments, in order. */
-  segmentPaths: string[];
+  /** The segments, in order. */
+  segments: AssembledSegment[];
+  /** Frame rate of the segments (fps = num / den). */
+  fpsNum: number;
+  fpsDen: number;
   /** Absolute path of the mp4 to write (replaced atomically). */
   outputPath: string;
   /** Video whose first audio stream goes into the output ('' for none). */
@@ -18,9 +27,13 @@ export interface AssembleOptions {
 /** Audio codecs an mp4 carries as they are (the decoder's encoder decides the same way). */
 const MP4_AUDIO_CODECS = new Set(['aac', 'mp3', 'alac', 'ac3', 'eac3', 'opus', 'flac']);
 
-/** The concat demuxer's list: one `file '…'` line a segment, quotes escaped. */
-export function concatList(paths: string[]): string {
-  return `ffconcat version 1.0\n${paths.map((p) => `file '${p.replace(/'/g, "'\\''")}'`).join('\n')}\n`;
+/**
+ * The concat demuxer's list: each segment with its exact duration (frames / fps). Without it ffmpeg
+ * takes the mp4's millisecond duration, and NTSC rates drift at every join (10 ticks of 1/30000 a segment).
+ */
+export function concatList(segments: AssembledSegment[], fpsNum: number, fpsDen: number): string {
+  const lines = segments.map((s) => `file '${s.path.replace(/'/g, "'\\''")}'\nduration ${((s.frameCount * fpsDen) / fpsNum).toFixed(9)}`);
+  return `ffconcat version 1.0\n${lines.join('\n')}\n`;
 }
 
 /**
@@ -28,10 +41,10 @@ export function concatList(paths: string[]): string {
  * copy) and adds the source's audio, with the index at the front for streaming players. Returns its size.
  */
 export async function assembleSegments(o: AssembleOptions): Promise<number> {
-  if (o.segmentPaths.length === 0) throw new VaneliaError('gateway', 'NO_FRAMES', 'the job produced no frames to assemble.', { code: 'FAILED_PRECONDITION' });
+  if (o.segments.length === 0) throw new VaneliaError('gateway', 'NO_FRAMES', 'the job produced no frames to assemble.', { code: 'FAILED_PRECONDITION' });
   const list = `${o.outputPath}.segments.txt`;
   const partial = `${o.outputPath}.partial.mp4`;
-  await writeFile(list, concatList(o.segmentPaths));
+  await writeFile(list, concatList(o.segments, o.fpsNum, o.fpsDen));
   const audio = Boolean(o.audioSourcePath && o.audioCodec);
   const args = ['-v', 'error', '-nostdin', '-y', '-f', 'concat', '-safe', '0', '-i', list];
   if (audio) args.push('-i', o.audioSourcePath!, '-map', '0:v:0', '-map', '1:a:0', '-c:a', MP4_AUDIO_CODECS.has(o.audioCodec!) ? 'copy' : 'aac');
