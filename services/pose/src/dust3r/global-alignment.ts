@@ -26,7 +26,7 @@ export const GLOBAL_ALIGNMENT_DEFAULTS: Required<GlobalAlignmentOptions> = {
   maxIterations: 30,
   tolerance: 1e-5,
   baseScale: 0.5,
-  globalIterations: 2,
+  globalIterations: 1,
   frameIterations: 1,
   initOnly: false,
 };
