@@ -108,7 +108,7 @@ export class PoseJob {
     let depthMaps: DepthMap[] = [];
     if (this.session) {
       progress({ step: 'alignment', done: 0, total: 1 });
-      track = this.session.finish();
+      track = await this.session.finish(this.options.signal);
       progress({ step: 'alignment', done: 1, total: 1 });
     } else {
       const result = await this.options.dust3r!.track(this.frames, {

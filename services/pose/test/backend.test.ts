@@ -51,6 +51,16 @@ describe('PoseJob', () => {
     expect(track.anchor).toBeDefined();
   }, 60_000);
 
+  it('stops a tracker job when its signal aborts during reconstruction', async () => {
+    const video = syntheticVideo(10, 320, 180);
+    const abort = new AbortController();
+    const job = new PoseJob({ backend: 'tracker', signal: abort.signal });
+    job.push(Array.from({ length: 10 }, (_, i) => rgbFrame(i, 320, 180, renderSyntheticFrame(video, i))));
+    const finishing = job.finish();
+    abort.abort();
+    await expect(finishing).rejects.toThrow(/pose: tracking was cancelled/);
+  });
+
   it('rejects frames out of order, in the wrong format, and a dust3r job without the model', () => {
     const job = new PoseJob({ backend: 'tracker' });
     expect(() => job.push([rgbFrame(1, 8, 8, new Uint8Array(192))])).toThrow(/pose: frames must arrive in order: expected frame 0, got 1/);

@@ -75,9 +75,9 @@ interface State {
  * Incremental structure from motion over feature tracks: keyframes, focal self-calibration, two-view
  * initialisation (essential matrix), then keyframes registered in order by robust PnP with new points
  * triangulated and local bundle adjustment, a final global bundle adjustment with intrinsics, and the
- * remaining frames registered against the map.
+ * remaining frames registered against the map. Yields to the event loop between keyframes.
  */
-export function reconstructIncremental(table: TrackTable, options: SfmOptions = {}, logger: Logger = silentLogger): SfmResult {
+export async function reconstructIncremental(table: TrackTable, options: SfmOptions = {}, logger: Logger = silentLogger, signal?: AbortSignal): Promise<SfmResult> {
   const o = { ...SFM_DEFAULTS };
   for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, unknown>)[k] = v;
   if (table.frameCount < 2) throw new VaneliaError('pose', 'TOO_FEW_FRAMES', `the tracker needs at least 2 frames, got ${table.frameCount}.`);
@@ -122,6 +122,7 @@ export function reconstructIncremental(table: TrackTable, options: SfmOptions = 
   const unplaced: number[] = [];
   for (const kf of keyframes) {
     if (registered.includes(kf)) continue;
+    await pause(signal);
     if (!registerFrame(state, kf, registered)) {
       unplaced.push(kf);
       continue;
@@ -143,6 +144,7 @@ export function reconstructIncremental(table: TrackTable, options: SfmOptions = 
   // Global refinement: poses and focal first, then with distortion, rejecting outliers between rounds.
   let rmsPx = 0;
   for (let round = 0; round < 4; round++) {
+    await pause(signal);
     const free = registered.filter((f) => f !== keyframes[0]);
     rmsPx = runBundle(state, registered, free, refineFocal, refineDistortion && round > 0, 60);
     const rejected = rejectOutliers(state, registered);
@@ -180,6 +182,12 @@ export function reconstructIncremental(table: TrackTable, options: SfmOptions = 
   const pts: number[] = [];
   for (let t = 0; t < state.hasPoint.length; t++) if (state.hasPoint[t]) pts.push(state.point[3 * t], state.point[3 * t + 1], state.point[3 * t + 2]);
   return { intrinsics: state.intr, poses, confidence, keyframes: registered, points: Float64Array.from(pts), rmsPx, focalObservable, warnings };
+}
+
+/** Lets the event loop run (health checks, cancellation) between steps; throws once `signal` aborts. */
+async function pause(signal?: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (signal?.aborted) throw new VaneliaError('pose', 'CANCELLED', 'tracking was cancelled.', { code: 'CANCELLED' });
 }
 
 /** "frames 3, 7, 12": the first few frame numbers, for warnings. */

@@ -74,13 +74,13 @@ export class TrackerSession {
   }
 
   /** Reconstructs the cameras of every pushed frame (input order) and the sparse points. */
-  finish(): CameraTrackData {
+  async finish(signal?: AbortSignal): Promise<CameraTrackData> {
     if (!this.size || this.filePaths.length < 2) {
       throw new VaneliaError('pose', 'TOO_FEW_FRAMES', `the tracker needs at least 2 frames, got ${this.filePaths.length}.`);
     }
     const { widthPx, heightPx, factor } = this.size;
     const table = buildTrackTable(this.tracker.result());
-    const result = reconstructIncremental(table, { ...this.options.sfm, focalPx: this.o.focalPx / factor }, this.logger);
+    const result = await reconstructIncremental(table, { ...this.options.sfm, focalPx: this.o.focalPx / factor }, this.logger, signal);
     const f = result.intrinsics.focalPx * factor;
     const intrinsics = { fxPx: f, fyPx: f, cxPx: result.intrinsics.cxPx * factor, cyPx: result.intrinsics.cyPx * factor, widthPx, heightPx };
     const cameras: FrameCameraData[] = result.poses.map((pose, frameIndex) => ({

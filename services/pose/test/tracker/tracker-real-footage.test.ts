@@ -23,7 +23,7 @@ describe('tracker on real footage', () => {
       size = { w: info.width, h: info.height };
       session.push({ data: new Uint8Array(data.buffer, data.byteOffset, data.length), widthPx: info.width, heightPx: info.height, channels: 3 });
     }
-    const track = session.finish();
+    const track = await session.finish();
     const truth = importLlffPosesBounds(readFileSync(join(dir, 'poses_bounds.npy')), { widthPx: size.w, heightPx: size.h });
     const err = evaluateTrajectory(track.cameras.map((c) => c.cameraToWorldOpenCv), truth.cameras.map((c) => c.cameraToWorldOpenCv));
     expect(err.medianRotationErrorDeg).toBeLessThan(1);
@@ -32,13 +32,13 @@ describe('tracker on real footage', () => {
     expect(Math.abs(track.cameras[0].intrinsics.fxPx / truth.cameras[0].intrinsics.fxPx - 1)).toBeLessThan(0.05);
   });
 
-  it('tracks a real handheld orbit (apple video, no ground truth) into a smooth, upright orbit over the counter', () => {
+  it('tracks a real handheld orbit (apple video, no ground truth) into a smooth, upright orbit over the counter', async () => {
     const file = join(sharedDataDir(), 'video-apple-orbit-cotracker', 'apple.mp4');
     const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 2 ** 30 });
     const size = 1296 * 720 * 3;
     const session = new TrackerSession();
     for (let i = 0; i < raw.length / size; i++) session.push({ data: new Uint8Array(raw.buffer, raw.byteOffset + i * size, size), widthPx: 1296, heightPx: 720, channels: 3 });
-    const track = session.finish();
+    const track = await session.finish();
     expect(track.cameras).toHaveLength(50);
     expect(track.warnings).toEqual([]);
     // A phone's field of view: focal between 0.7 and 1.3 times the width.
