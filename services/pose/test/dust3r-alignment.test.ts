@@ -4,7 +4,7 @@ import { dust3rObjective, refineWithAdam } from '../src/dust3r/adam-reference';
 import { normaliseScale } from '../src/dust3r/alignment-state';
 import { initialiseFromSpanningTree } from '../src/dust3r/mst-init';
 import { solveEnvelopeCholesky } from '../src/dust3r/envelope-cholesky';
-import { alignGlobally } from '../src/dust3r/global-alignment';
+import { alignGlobally, alignGloballyAsync } from '../src/dust3r/global-alignment';
 import { observePair, sampleGrid } from '../src/dust3r/pair-observations';
 import { makePairs } from '../src/dust3r/scene-graph';
 import { syntheticPredictions, syntheticScene } from '../src/dust3r/synthetic-scene';
@@ -79,6 +79,18 @@ describe('DUSt3R global alignment', () => {
       const result = alignGlobally(grids, observations);
       expect(worstRelativeRotationDeg(result.cameras.map((c) => c.cameraToWorldOpenCv), scene.cameras)).toBeLessThan(0.3);
     }
+  });
+
+  it('gives the same result asynchronously, and stops when cancelled', async () => {
+    const { grids, observations } = setup(6, 0.005);
+    const sync = alignGlobally(grids, observations);
+    const async = await alignGloballyAsync(grids, observations);
+    expect(async.finalLoss).toBe(sync.finalLoss);
+    expect(Array.from(async.cameras[3].cameraToWorldOpenCv)).toEqual(Array.from(sync.cameras[3].cameraToWorldOpenCv));
+    const controller = new AbortController();
+    const running = alignGloballyAsync(grids, observations, {}, controller.signal);
+    controller.abort();
+    await expect(running).rejects.toThrow(/pose: tracking was cancelled/);
   });
 
   it('rejects pairs that leave frames disconnected', () => {

@@ -4,7 +4,7 @@ import { silentLogger, VaneliaError, type Logger } from '@vanelia/runtime';
 import { DUST3R_LONG_SIDE_PX } from './contract';
 import { BestViewKeeper } from './dense-depth';
 import { isDust3rInstalled, loadDust3rModels, type Dust3rModels } from './dust3r-models';
-import { alignGlobally, type GlobalAlignmentOptions } from './global-alignment';
+import { alignGloballyAsync, type GlobalAlignmentOptions } from './global-alignment';
 import { batchPairs, DEFAULT_PAIR_BATCH_SIZE } from './pair-batches';
 import { decodeBatch, encodeImages, type FrameFeatures } from './pair-inference';
 import { observePair, sampleGrid, type PairObservation } from './pair-observations';
@@ -203,7 +203,7 @@ export function createDust3rBackend(options: Dust3rBackendOptions = {}): Dust3rB
 
     checkAborted(call.signal);
     progress('alignment', 0, 1);
-    const aligned = alignGlobally(grids, observations, options.alignment);
+    const aligned = await alignGloballyAsync(grids, observations, options.alignment, call.signal);
     progress('alignment', 1, 1);
     const t3 = performance.now();
     logger.info('dust3r alignment', { frames: frameCount, pairs: pairs.length, initialLoss: aligned.initialLoss, finalLoss: aligned.finalLoss, iterations: aligned.iterations });

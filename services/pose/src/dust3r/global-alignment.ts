@@ -76,13 +76,10 @@ function perFrameResidual(state: AlignmentState, sides: ReturnType<typeof observ
 }
 
 /**
- * DUSt3R's global alignment over sampled pointmaps: spanning-tree initialisation, then joint refinement of
- * poses, focals and depths of DUSt3R's objective (confidence-weighted point distances, pair scales held at
- * a geometric mean of `baseScale`). The robust distance is minimised by iteratively reweighted least
- * squares; each iteration takes a global Levenberg-Marquardt step on all poses and pair similarities and
- * a per-frame step on pose, focal and depths, and the best state seen is returned.
+ * The alignment as a sequence of steps: yields after the initialisation and after every iteration (so a
+ * caller may hand the event loop back in between), returns the result.
  */
-export function alignGlobally(grids: readonly SampleGrid[], observations: readonly PairObservation[], options: GlobalAlignmentOptions = {}): GlobalAlignmentResult {
+function* alignmentSteps(grids: readonly SampleGrid[], observations: readonly PairObservation[], options: GlobalAlignmentOptions): Generator<number, GlobalAlignmentResult> {
   const o = resolve(options);
   if (grids.length < 2) throw new VaneliaError('pose', 'TOO_FEW_FRAMES', `global alignment needs at least 2 frames, got ${grids.length}.`);
   if (observations.length === 0) throw new VaneliaError('pose', 'NO_PAIRS', 'global alignment got no image pairs.');
@@ -101,6 +98,7 @@ export function alignGlobally(grids: readonly SampleGrid[], observations: readon
     return [FOCAL_RANGE.min * base, FOCAL_RANGE.max * base];
   };
   let iterations = 0;
+  yield iterations;
   if (!o.initOnly) {
     for (; iterations < o.maxIterations; iterations++) {
       // Majorise |r| by |r|²/(2|r₀|): weights ω = w / |r₀| make each step a weighted least-squares problem.
@@ -118,6 +116,7 @@ export function alignGlobally(grids: readonly SampleGrid[], observations: readon
         iterations++;
         break;
       }
+      yield iterations + 1;
     }
   }
   rebaseToFrame(best, 0);
@@ -130,4 +129,35 @@ export function alignGlobally(grids: readonly SampleGrid[], observations: readon
     iterations,
     relativeResidual: perFrameResidual(best, sides, finalNorms),
   };
+}
+
+/**
+ * DUSt3R's global alignment over sampled pointmaps: spanning-tree initialisation, then joint refinement of
+ * poses, focals and depths of DUSt3R's objective (confidence-weighted point distances, pair scales held at
+ * a geometric mean of `baseScale`). The robust distance is minimised by iteratively reweighted least
+ * squares; each iteration takes a global Levenberg-Marquardt step on all poses and pair similarities and
+ * a per-frame step on pose, focal and depths, and the best state seen is returned.
+ */
+export function alignGlobally(grids: readonly SampleGrid[], observations: readonly PairObservation[], options: GlobalAlignmentOptions = {}): GlobalAlignmentResult {
+  const steps = alignmentSteps(grids, observations, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** alignGlobally that hands the event loop back between iterations and stops when `signal` aborts. */
+export async function alignGloballyAsync(
+  grids: readonly SampleGrid[],
+  observations: readonly PairObservation[],
+  options: GlobalAlignmentOptions = {},
+  signal?: AbortSignal,
+): Promise<GlobalAlignmentResult> {
+  const steps = alignmentSteps(grids, observations, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (signal?.aborted) throw new VaneliaError('pose', 'CANCELLED', 'tracking was cancelled.', { code: 'CANCELLED' });
+  }
 }
