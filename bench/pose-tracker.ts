@@ -77,7 +77,11 @@ async function measure(scene: string, frames: RgbFrame[], truth?: { poses: Mat4[
     for (const f of frames) session.push(f);
     tracking.push((performance.now() - t0) / 1000);
     track = await session.finish();
-    track.anchor = computeAnchor(track);
+    try {
+      track.anchor = computeAnchor(track);
+    } catch (error) {
+      track.warnings.push(`no placement anchor: ${(error as Error).message}`);
+    }
     times.push((performance.now() - t0) / 1000);
     const c = process.cpuUsage(c0);
     cpu = (c.user + c.system) / 1e6; // last run's CPU time (all threads of the process)

@@ -92,7 +92,13 @@ export function computeAnchor(track: CameraTrackData, request: AnchorRequest = {
   const yn = (py - k.cyPx) / k.fyPx;
   const dir = vec3(r[0] * xn + r[1] * yn + r[2], r[3] * xn + r[4] * yn + r[5], r[6] * xn + r[7] * yn + r[8]);
   const denom = vec3Dot(normal, dir);
-  const s = -(vec3Dot(normal, centre) + offset) / denom;
+  // A plane through (or grazing past) the camera is not a surface but points smeared along their rays,
+  // which is what footage without parallax (a pan) gives: refuse it rather than stand the product on it.
+  const height = vec3Dot(normal, centre) + offset;
+  if (height < 0.05 * medianDepth || Math.abs(denom) < 0.1 * Math.hypot(dir[0], dir[1], dir[2])) {
+    throw new VaneliaError('pose', 'NO_PLANE', `the points around pixel (${px}, ${py}) do not form a surface in front of the camera (too little parallax to measure depth there).`, { code: 'FAILED_PRECONDITION' });
+  }
+  const s = -height / denom;
   if (!(s > 0) || !Number.isFinite(s)) {
     throw new VaneliaError('pose', 'NO_PLANE', `the ray through pixel (${px}, ${py}) does not meet the plane found there (it faces away from the camera).`, { code: 'FAILED_PRECONDITION' });
   }

@@ -52,6 +52,20 @@ describe('placement anchor', () => {
     expect(anchor.upWorld[0] * centre[0] + anchor.upWorld[1] * centre[1] + anchor.upWorld[2] * centre[2] + anchor.planeOffset).toBeGreaterThan(0);
   });
 
+  it('refuses a "plane" of points smeared along their rays (no parallax) instead of standing the product on it', () => {
+    const { track } = sceneTrack(1);
+    const c2w = track.cameras[0].cameraToWorldOpenCv;
+    const rng = createRng(4);
+    const pts: number[] = [];
+    // Points along rays near the optical axis, in one vertical fan through the camera centre.
+    for (let i = 0; i < 400; i++) {
+      const depth = 1 + 8 * rng();
+      const p = mat4TransformPoint(c2w, [(rng() - 0.5) * 0.2 * depth, 0.001 * (rng() - 0.5) * depth, depth]);
+      pts.push(p[0], p[1], p[2]);
+    }
+    expect(() => computeAnchor({ ...track, points: Float64Array.from(pts) })).toThrow(/pose: the points around pixel \(320, 180\) do not form a surface in front of the camera/);
+  });
+
   it('rejects placements outside the video or the frame, and tracks without points', () => {
     const { track } = sceneTrack(1);
     expect(() => computeAnchor(track, { frameIndex: 40 })).toThrow(/pose: placement frame 40 is outside the video's 12 frames/);
