@@ -3,6 +3,7 @@ import type { AnchorData, CameraTrackData } from './camera-track';
 import { mat4InvertRigid, mat4Rotation, mat4Translation, mat4TransformPoint } from './geometry/mat4';
 import { fitPlaneRansac } from './geometry/plane-ransac';
 import { vec3, vec3Dot, vec3Normalize } from './geometry/vec3';
+import { withDefaults } from './options';
 
 export interface AnchorRequest {
   /** Frame the user points in (default 0). */
@@ -35,8 +36,7 @@ export const ANCHOR_DEFAULTS: Required<AnchorOptions> = { minPoints: 40, startRa
  * towards the camera as "up". Needs scene points (`track.points` or `points`) in world coordinates.
  */
 export function computeAnchor(track: CameraTrackData, request: AnchorRequest = {}, options: AnchorOptions = {}, points = track.points): AnchorData {
-  const o = { ...ANCHOR_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, number>)[k] = v;
+  const o = withDefaults(ANCHOR_DEFAULTS, options);
   const frameIndex = request.frameIndex ?? 0;
   const cam = track.cameras[frameIndex];
   if (!cam) throw new VaneliaError('pose', 'INVALID_PLACEMENT', `placement frame ${frameIndex} is outside the video's ${track.cameras.length} frames.`);

@@ -2,6 +2,7 @@ import { mat3Multiply, mat3Transpose, type Mat3 } from './mat3';
 import { createRng, sampleDistinct } from './random';
 import { eigenSymmetric, eigenvector } from './eigen-symmetric';
 import { nullVector, svd3 } from './svd';
+import { withDefaults } from '../options';
 
 /** x2ᵀ F x1 = 0 for matching pixels x1 (first image) and x2 (second image), packed xy arrays. */
 
@@ -102,8 +103,7 @@ export function findFundamentalRansac(
   x2: ArrayLike<number>,
   options: FundamentalRansacOptions = {},
 ): FundamentalRansacResult | null {
-  const o = { ...FUNDAMENTAL_RANSAC_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, number>)[k] = v;
+  const o = withDefaults(FUNDAMENTAL_RANSAC_DEFAULTS, options);
   const n = x1.length >> 1;
   if (n < 8 || x2.length !== x1.length) return null;
   const rng = createRng(o.seed);

@@ -1,5 +1,6 @@
 import { fitPlaneLeastSquares, planeDistance, planeThroughPoints, type Plane, type PlaneFit } from './plane-fit';
 import { createRng, sampleDistinct } from './random';
+import { withDefaults } from '../options';
 
 export interface PlaneRansacOptions {
   /** Point-to-plane distance (world units) under which a point is an inlier; 0 = 2% of the cloud's median spread. */
@@ -56,8 +57,7 @@ function inliersOf(plane: Plane, points: ArrayLike<number>, threshold: number): 
  * refinement on the inliers. Returns null when there are fewer than 3 points or every sample is degenerate.
  */
 export function fitPlaneRansac(points: ArrayLike<number>, options: PlaneRansacOptions = {}): PlaneRansacResult | null {
-  const o = { ...PLANE_RANSAC_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined && k !== 'weights') (o as Record<string, unknown>)[k] = v;
+  const o = withDefaults(PLANE_RANSAC_DEFAULTS, options);
   const n = points.length / 3;
   if (n < 3) return null;
   const threshold = o.inlierThreshold > 0 ? o.inlierThreshold : 0.02 * medianSpread(points);

@@ -3,6 +3,7 @@ import { mat3Multiply } from '../geometry/mat3';
 import { rotationFromVector } from '../geometry/rotation';
 import { clonePose, type CameraPose, type RadialIntrinsics } from './camera-model';
 import { huberCost, huberWeight, linearizeObservation } from './reprojection';
+import { withDefaults } from '../options';
 
 /**
  * Observations of points in cameras, and the state bundle adjustment refines in place: one shared
@@ -112,8 +113,7 @@ function evaluate(problem: BundleProblem, state: State, delta: number): { cost: 
  * and points are recovered by back-substitution. Huber-robust. Refines `problem` in place.
  */
 export function bundleAdjust(problem: BundleProblem, options: BundleOptions = {}): BundleReport {
-  const o = { ...BUNDLE_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, unknown>)[k] = v;
+  const o = withDefaults(BUNDLE_DEFAULTS, options);
   const nCams = problem.poses.length;
   const nPts = problem.points.length / 3;
   const nObs = problem.obsCamera.length;

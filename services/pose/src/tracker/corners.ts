@@ -1,4 +1,5 @@
 import type { GrayImage } from './gray-image';
+import { withDefaults } from '../options';
 
 export interface CornerOptions {
   /** Most corners returned. */
@@ -74,8 +75,7 @@ export function minEigenScore(image: GrayImage): Float32Array {
  * Returns packed xy of the new corners.
  */
 export function detectCorners(image: GrayImage, existing: ArrayLike<number>, options: CornerOptions = {}): Float32Array {
-  const o = { ...CORNER_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, number>)[k] = v;
+  const o = withDefaults(CORNER_DEFAULTS, options);
   const { widthPx: w, heightPx: h } = image;
   const score = minEigenScore(image);
   const border = Math.max(3, o.borderPx);

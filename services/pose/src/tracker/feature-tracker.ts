@@ -3,6 +3,7 @@ import { detectCorners } from './corners';
 import type { GrayImage } from './gray-image';
 import { trackKlt } from './klt';
 import { buildPyramid, pyramidLevelsFor, type Pyramid } from './pyramid';
+import { withDefaults } from '../options';
 
 export interface FeatureTrackerOptions {
   /** Features kept alive at once. */
@@ -62,8 +63,7 @@ export class FeatureTracker {
   private size: { widthPx: number; heightPx: number } | null = null;
 
   constructor(options: FeatureTrackerOptions = {}) {
-    this.o = { ...FEATURE_TRACKER_DEFAULTS };
-    for (const [k, v] of Object.entries(options)) if (v !== undefined) (this.o as Record<string, number>)[k] = v;
+    this.o = withDefaults(FEATURE_TRACKER_DEFAULTS, options);
   }
 
   push(image: GrayImage): void {

@@ -1,5 +1,6 @@
 import { essentialDefect, essentialFromFundamental, intrinsicsMatrix } from '../geometry/essential-matrix';
 import type { Mat3 } from '../geometry/mat3';
+import { withDefaults } from '../options';
 
 export interface FocalSearchOptions {
   /** Smallest and largest focal tried, as multiples of the image's larger side. */
@@ -31,8 +32,7 @@ export function searchFocal(
   largerSidePx: number,
   options: FocalSearchOptions = {},
 ): FocalEstimate {
-  const o = { ...FOCAL_SEARCH_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, number>)[k] = v;
+  const o = withDefaults(FOCAL_SEARCH_DEFAULTS, options);
   if (pairs.length === 0) return { focalPx: Number.NaN, observable: false };
   const cost = (f: number): number => {
     const k = intrinsicsMatrix(f, cxPx, cyPx);

@@ -9,6 +9,7 @@ import { selectKeyframes } from './keyframes';
 import { interpolatePose } from './pose-interpolation';
 import { refinePose } from './pose-refine';
 import { correspondences, observation, observes, tracksInFrame, type TrackTable } from './track-table';
+import { withDefaults } from '../options';
 
 export interface SfmOptions {
   /** Known focal length at the working resolution (pixels); 0 = estimate it. */
@@ -78,8 +79,7 @@ interface State {
  * remaining frames registered against the map. Yields to the event loop between keyframes.
  */
 export async function reconstructIncremental(table: TrackTable, options: SfmOptions = {}, logger: Logger = silentLogger, signal?: AbortSignal): Promise<SfmResult> {
-  const o = { ...SFM_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, unknown>)[k] = v;
+  const o = withDefaults(SFM_DEFAULTS, options);
   if (table.frameCount < 2) throw new VaneliaError('pose', 'TOO_FEW_FRAMES', `the tracker needs at least 2 frames, got ${table.frameCount}.`);
   const warnings: string[] = [];
   const keyframes = selectKeyframes(table, { minParallaxPx: o.keyframeParallaxPx });

@@ -1,4 +1,5 @@
 import { correspondences, type TrackTable } from './track-table';
+import { withDefaults } from '../options';
 
 export interface KeyframeOptions {
   /** A new keyframe once the median feature displacement since the last one reaches this (pixels). */
@@ -28,8 +29,7 @@ export function sharedMotion(table: TrackTable, a: number, b: number): { shared:
  * The last frame is always a keyframe, so the reconstruction spans the whole video.
  */
 export function selectKeyframes(table: TrackTable, options: KeyframeOptions = {}): number[] {
-  const o = { ...KEYFRAME_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, number>)[k] = v;
+  const o = withDefaults(KEYFRAME_DEFAULTS, options);
   const n = table.frameCount;
   if (n === 0) return [];
   const keys = [0];

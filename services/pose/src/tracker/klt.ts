@@ -1,4 +1,5 @@
 import { sampleWindow, type Pyramid } from './pyramid';
+import { withDefaults } from '../options';
 
 export interface KltOptions {
   /** Half size of the square window (pixels at every level): 4 → 9x9. */
@@ -37,8 +38,7 @@ export interface KltResult {
  * the displacement, e.g. from a global motion estimate.
  */
 export function trackKlt(prev: Pyramid, next: Pyramid, points: ArrayLike<number>, options: KltOptions = {}, guess?: ArrayLike<number>): KltResult {
-  const o = { ...KLT_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, number>)[k] = v;
+  const o = withDefaults(KLT_DEFAULTS, options);
   const forward = trackOneWay(prev, next, points, o, guess);
   if (o.forwardBackwardPx <= 0) return forward;
   // Backward on the finest level only, seeded with the original positions: a consistent track returns

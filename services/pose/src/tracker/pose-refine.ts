@@ -3,6 +3,7 @@ import { mat3Multiply } from '../geometry/mat3';
 import { rotationFromVector } from '../geometry/rotation';
 import { clonePose, type CameraPose, type RadialIntrinsics } from './camera-model';
 import { huberCost, huberWeight, linearizeObservation } from './reprojection';
+import { withDefaults } from '../options';
 
 export interface PoseRefineOptions {
   /** Most Levenberg–Marquardt iterations. */
@@ -37,8 +38,7 @@ export function refinePose(
   pixels: ArrayLike<number>,
   options: PoseRefineOptions = {},
 ): PoseRefineResult {
-  const o = { ...POSE_REFINE_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, number>)[k] = v;
+  const o = withDefaults(POSE_REFINE_DEFAULTS, options);
   const n = pointIndex.length;
   const res = new Float64Array(2);
   const jc = new Float64Array(12);

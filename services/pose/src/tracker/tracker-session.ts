@@ -5,6 +5,7 @@ import { FeatureTracker, type FeatureTrackerOptions } from './feature-tracker';
 import { grayFromRgb } from './gray-image';
 import { reconstructIncremental, type SfmOptions } from './incremental-sfm';
 import { buildTrackTable } from './track-table';
+import { withDefaults } from '../options';
 
 export interface TrackerOptions {
   /** Frames are reduced by an integer factor until their long side is at most about this (pixels). */
@@ -51,8 +52,7 @@ export class TrackerSession {
     private readonly options: TrackerOptions = {},
     private readonly logger: Logger = silentLogger,
   ) {
-    this.o = { ...TRACKER_DEFAULTS };
-    for (const [k, v] of Object.entries(options)) if (v !== undefined && k !== 'features' && k !== 'sfm') (this.o as Record<string, unknown>)[k] = v;
+    this.o = withDefaults(TRACKER_DEFAULTS, options);
     this.tracker = new FeatureTracker(options.features);
   }
 
