@@ -16,7 +16,6 @@ export interface BatchDispatchOptions<C extends Client, B, Req, Res> {
   batchIdOf: (batch: B) => string;
   /** The batch id an answer carries (answers come in order on each call, and are checked). */
   answerIdOf: (answer: Res) => string;
-  framesOf: (batch: B) => number;
   /** Calls a replica gets for one job at most. */
   streamsPerReplica?: number;
   /** Batches sent on one call and not yet answered, at most (the next one travels while one is worked on). */

@@ -33,6 +33,8 @@ export class JobRun {
   readonly finished: Promise<void>;
   private readonly controller = new AbortController();
   private stopReason: StopReason | undefined;
+  /** The job reached its end state: no more saves. */
+  private ended = false;
   private readonly rates = new StageRates();
   private saving: Promise<boolean> = Promise.resolve(true);
   private flushTimer: NodeJS.Timeout | undefined;
@@ -68,7 +70,10 @@ export class JobRun {
         jobRestarts.inc({ reason: 'recovered' });
         this.warn(`continued by a gateway after the previous one stopped (attempt ${job.attempts})`);
       }
-      if (!(await this.save())) return;
+      if (!(await this.save())) {
+        await this.stopped();
+        return;
+      }
       this.log.info('job started', { attempt: job.attempts });
       let checkpoint = await s.store.getCheckpoint(job.id);
       for (;;) {
@@ -111,8 +116,8 @@ export class JobRun {
             job.attempts += 1;
             jobRestarts.inc({ reason: 'retry' });
             this.warn(`attempt ${job.attempts} continues from frame ${job.framesCheckpointed} after: ${failure.message}`);
-            if (!(await this.save())) return;
-            await new Promise((resolve) => setTimeout(resolve, s.retryBackoffMs));
+            await this.save(); // stops the run when the job is no longer ours
+            if (!this.stopReason) await new Promise((resolve) => setTimeout(resolve, s.retryBackoffMs));
             if (this.stopReason) {
               await this.stopped();
               return;
@@ -149,7 +154,7 @@ export class JobRun {
   /** Saves the job (renewing the lease) and publishes it; false (and the run stops) when the job is no longer ours. */
   private save(options: { publish?: boolean } = {}): Promise<boolean> {
     this.saving = this.saving.then(async () => {
-      if (this.stopReason) return false;
+      if (this.stopReason || this.ended) return false;
       this.job.updatedUnixMs = Date.now();
       try {
         if (!(await this.s.store.update(this.job, this.s.owner, this.s.leaseMs))) {
@@ -180,6 +185,7 @@ export class JobRun {
 
   private async succeed(result: PipelineResult): Promise<void> {
     const { job } = this;
+    this.ended = true;
     await this.saving;
     job.state = JobState.JOB_STATE_SUCCEEDED;
     job.stage = 'done';
@@ -196,6 +202,7 @@ export class JobRun {
 
   private async fail(failure: VaneliaError): Promise<void> {
     const { job } = this;
+    this.ended = true;
     await this.saving;
     job.state = JobState.JOB_STATE_FAILED;
     job.error = errorDetailOf(failure, 'gateway');

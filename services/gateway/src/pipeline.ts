@@ -276,6 +276,19 @@ async function cameraTrack(run: PipelineRun, video: VideoInfo, checkpoint: JobCh
   return track;
 }
 
+/** How composite and refine spread their batches (from the pipeline options). */
+function spreadSettings(run: PipelineRun, o: Required<PipelineOptions>, signal: AbortSignal) {
+  return {
+    streamsPerReplica: o.streamsPerReplica,
+    inFlightPerStream: o.inFlightPerStream,
+    maxAttempts: o.maxBatchAttempts,
+    batchTimeoutMs: o.batchTimeoutMs,
+    replicaWaitMs: o.replicaWaitMs,
+    signal,
+    logger: run.logger,
+  };
+}
+
 /** Composite, spread per batch over every compositor replica. */
 function composite(run: PipelineRun, track: CameraTrack | undefined, frames: AsyncIterable<FrameBatch>, o: Required<PipelineOptions>, signal: AbortSignal): AsyncGenerator<CompositeResponse> {
   const placement = run.spec.placement;
@@ -296,14 +309,7 @@ function composite(run: PipelineRun, track: CameraTrack | undefined, frames: Asy
     request: (batch) => ({ payload: { $case: 'batch', value: batch } }),
     batchIdOf: (batch) => batch.batchId,
     answerIdOf: (answer) => answer.batchId,
-    framesOf: (batch) => batch.frames.length,
-    streamsPerReplica: o.streamsPerReplica,
-    inFlightPerStream: o.inFlightPerStream,
-    maxAttempts: o.maxBatchAttempts,
-    batchTimeoutMs: o.batchTimeoutMs,
-    replicaWaitMs: o.replicaWaitMs,
-    signal,
-    logger: run.logger,
+    ...spreadSettings(run, o, signal),
   });
 }
 
@@ -333,15 +339,8 @@ async function* refine(run: PipelineRun, composited: AsyncIterable<CompositeResp
     request: (batch) => ({ payload: { $case: 'batch', value: batch } }),
     batchIdOf: (batch) => batch.batchId,
     answerIdOf: (answer) => answer.batch?.batchId ?? '',
-    framesOf: (batch) => batch.frames.length,
     groupSize: refineGroupSize(run.spec, batchSize),
-    streamsPerReplica: o.streamsPerReplica,
-    inFlightPerStream: o.inFlightPerStream,
-    maxAttempts: o.maxBatchAttempts,
-    batchTimeoutMs: o.batchTimeoutMs,
-    replicaWaitMs: o.replicaWaitMs,
-    signal,
-    logger: run.logger,
+    ...spreadSettings(run, o, signal),
   });
   for await (const answer of answers) {
     if (answer.report && !answer.report.refined && !reportedSkip) {

@@ -28,7 +28,6 @@ function options(replicas: StageReplicas<CompositorClient>, over: Partial<BatchD
     request: (batch: FrameBatch): CompositeRequest => ({ payload: { $case: 'batch', value: batch } }),
     batchIdOf: (batch: FrameBatch) => batch.batchId,
     answerIdOf: (answer: CompositeResponse) => answer.batchId,
-    framesOf: (batch: FrameBatch) => batch.frames.length,
     ...over,
   };
 }
