@@ -25,7 +25,8 @@ usage:
   vanelia get JOB --gateway HOST:PORT [--output final.mp4] [--preview preview.png]
   vanelia cancel JOB --gateway HOST:PORT
   vanelia list --gateway HOST:PORT [--state queued|running|succeeded|failed|cancelled] [--limit N]
-  vanelia track --input <video | folder of frames> --output cameras.json [--backend dust3r|tracker] [--model-dir DIR]
+  vanelia track --input <video | folder of frames> --output cameras.json [--backend auto|dust3r|tracker]
+                [--model-dir DIR] [--frame N] [--pixel X,Y] [--product-height M] [--camera-height M] [--focal PX]
       estimates every frame's camera and writes a NeRF-style transforms.json
   vanelia render --model product.glb --cameras cameras.json --output DIR [--frames DIR] [--anchor X,Y,Z ...]
       renders the product at every camera of a transforms.json (RGBA layers; composites when frames are given)
