@@ -304,7 +304,7 @@ function composite(run: PipelineRun, track: CameraTrack | undefined, frames: Asy
   return dispatchBatches<CompositorClient, FrameBatch, CompositeRequest, CompositeResponse>(frames, {
     stage: 'composite',
     replicas: run.replicas.compositor,
-    open: (client) => client.composite(stageMetadata(), stageCallOptions(o.stageDeadlineMs)),
+    open: (client) => client.composite(stageMetadata(false), stageCallOptions(o.stageDeadlineMs)),
     first: { payload: { $case: 'config', value: config } },
     request: (batch) => ({ payload: { $case: 'batch', value: batch } }),
     batchIdOf: (batch) => batch.batchId,
@@ -334,7 +334,7 @@ async function* refine(run: PipelineRun, composited: AsyncIterable<CompositeResp
   const answers = dispatchBatches<InpaintClient, CompositeResponse, RefineRequest, RefineResponse>(composited, {
     stage: 'inpaint',
     replicas: run.replicas.inpaint,
-    open: (client) => client.refine(stageMetadata(), stageCallOptions(o.stageDeadlineMs)),
+    open: (client) => client.refine(stageMetadata(false), stageCallOptions(o.stageDeadlineMs)),
     first: { payload: { $case: 'config', value: config } },
     request: (batch) => ({ payload: { $case: 'batch', value: batch } }),
     batchIdOf: (batch) => batch.batchId,

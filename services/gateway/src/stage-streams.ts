@@ -3,9 +3,13 @@ import { VaneliaError, type StageName } from '@vanelia/runtime';
 import { once } from 'node:events';
 import { stageFailure } from './stage-errors';
 
-/** Metadata for stage calls: wait for the chosen replica's connection instead of failing at once. */
-export function stageMetadata(): Metadata {
-  return new Metadata({ waitForReady: true });
+/**
+ * Metadata for stage calls. `waitForReady` waits for the chosen replica's connection instead of failing at
+ * once: right for single calls (decode, encode, pose), whose failure costs a restart from the checkpoint;
+ * batch calls fail fast instead, since their batches just go to another replica.
+ */
+export function stageMetadata(waitForReady = true): Metadata {
+  return new Metadata({ waitForReady });
 }
 
 /** Call options for a stage call: its deadline. */

@@ -1,4 +1,4 @@
-import { credentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ClientReadableStream, type ServiceDefinition } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ClientReadableStream, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import { VaneliaError, fastDefinitionFor, meshClientOptions, type Logger, type StageName } from '@vanelia/runtime';
 import { service as healthService } from 'grpc-health-check';
 import { stageReplicas } from '../metrics';
@@ -41,6 +41,7 @@ export function createStageClient<C extends Client>(Ctor: new (address: string, 
   return new Fast(address, credentials.createInsecure(), { ...meshClientOptions(), 'grpc-node.flow_control_window': STAGE_RECEIVE_WINDOW_BYTES });
 }
 type HealthWatch = (request: { service: string }) => ClientReadableStream<{ status: string | number }>;
+type HealthCheck = (request: { service: string }, options: { deadline: number }, callback: (error: ServiceError | null, response?: { status: string | number }) => void) => void;
 
 /**
  * Every replica of one stage with a client (own channel) each, kept in step with an EndpointSource, and a
@@ -76,10 +77,10 @@ export class StageReplicas<C extends Client> {
   /** The best replica for a new call now, or undefined when none is known and serving. */
   tryPick(avoid: ReadonlySet<string> = new Set()): Replica<C> | undefined {
     const now = Date.now();
-    const candidates = this.list().filter((r) => r.serving);
-    if (candidates.length === 0) return undefined;
-    const fresh = candidates.filter((r) => r.avoidUntilMs <= now && !avoid.has(r.address));
-    const pool = fresh.length > 0 ? fresh : candidates.filter((r) => !avoid.has(r.address));
+    const serving = this.list().filter((r) => r.serving);
+    // A replica whose call just failed is used only when no other serves at all (not when the others are busy).
+    const healthy = serving.filter((r) => r.avoidUntilMs <= now);
+    const pool = (healthy.length > 0 ? healthy : serving).filter((r) => !avoid.has(r.address));
     if (pool.length === 0) return undefined;
     const least = Math.min(...pool.map((r) => r.active));
     const tied = pool.filter((r) => r.active === least);
@@ -179,29 +180,52 @@ export class StageReplicas<C extends Client> {
     close();
   }
 
+  /**
+   * Follows a replica's health: a Watch stream while it serves; when it says NOT_SERVING the stream is
+   * cancelled at once (an open stream would hold the replica's drain until its grace period ends) and a
+   * Check is asked every second until it serves again.
+   */
   private watchHealth(replica: Replica<C> & { health?: Client; closed?: boolean }): void {
-    const health = new HealthClient(replica.address, credentials.createInsecure());
+    const health = new HealthClient(replica.address, credentials.createInsecure()) as unknown as Client & { watch: HealthWatch; check: HealthCheck };
     replica.health = health;
     replica.serving = false; // until its health service says so
-    const watch = (): void => {
+    const isServing = (status: string | number | undefined): boolean => status === 'SERVING' || status === 1;
+    const set = (serving: boolean): void => {
+      if (replica.serving === serving) return;
+      replica.serving = serving;
+      this.options.logger?.info('replica health', { service: this.service, address: replica.address, serving });
+      this.report();
+      this.wake();
+    };
+    const poll = (): void => {
       if (replica.closed) return;
-      const call = (health as unknown as { watch: HealthWatch }).watch({ service: '' });
-      const set = (serving: boolean): void => {
-        if (replica.serving === serving) return;
-        replica.serving = serving;
-        this.options.logger?.info('replica health', { service: this.service, address: replica.address, serving });
-        this.report();
-        this.wake();
-      };
-      call.on('data', (message: { status: string | number }) => set(message.status === 'SERVING' || message.status === 1));
-      call.on('error', () => undefined);
-      call.on('status', () => {
-        // The watch ended: the replica stopped or is unreachable. Ask again shortly.
-        set(false);
-        if (!replica.closed) setTimeout(watch, 500).unref();
+      health.check({ service: '' }, { deadline: Date.now() + 2000 }, (error, response) => {
+        if (replica.closed) return;
+        if (!error && isServing(response?.status)) {
+          set(true);
+          watch();
+        } else {
+          set(false);
+          setTimeout(poll, 1000).unref();
+        }
       });
     };
-    watch();
+    const watch = (): void => {
+      if (replica.closed) return;
+      const call = health.watch({ service: '' });
+      call.on('data', (message: { status: string | number }) => {
+        const serving = isServing(message.status);
+        set(serving);
+        if (!serving) call.cancel();
+      });
+      call.on('error', () => undefined);
+      // The watch ended (cancelled above, replica stopped or unreachable): ask with Check from now on.
+      call.on('status', () => {
+        set(false);
+        if (!replica.closed) setTimeout(poll, 500).unref();
+      });
+    };
+    poll();
   }
 
   private report(): void {
