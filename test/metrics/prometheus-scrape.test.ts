@@ -78,7 +78,11 @@ describe('Prometheus scraping the mesh', () => {
   it("shows the job's frames through every stage, and the job itself", async () => {
     expect(jobId).not.toBe('');
     await eventually('the scrape after the job', async () => (await value('vanelia_jobs_total{job="gateway", outcome="succeeded"}')) === 1, 15_000);
-    const byStage = Object.fromEntries((await query('sum by (stage) (vanelia_stage_frames_total)')).map((s) => [s.metric.stage, Number(s.value[1])]));
+    // Each target is scraped on its own schedule: wait until every stage's latest sample postdates the job.
+    const framesByStage = async (): Promise<Record<string, number>> =>
+      Object.fromEntries((await query('sum by (stage) (vanelia_stage_frames_total)')).map((s) => [s.metric.stage, Number(s.value[1])]));
+    await eventually('every target scraped after the job', async () => Object.values(await framesByStage()).filter((n) => n === FRAMES).length === 3, 15_000).catch(() => undefined);
+    const byStage = await framesByStage();
     expect(byStage).toEqual({ decode: FRAMES, composite: FRAMES, encode: FRAMES });
     // Which process counted them: the decoder decodes and encodes, the compositor composites.
     expect(await value('sum(vanelia_stage_frames_total{job="decoder", stage="decode"})')).toBe(FRAMES);
