@@ -2,9 +2,9 @@
  * Helpers for the gateway's end-to-end tests: extra service processes beside a local mesh, metrics read
  * from a service's /metrics, child processes of a service, and small generated videos.
  */
-import { REPO_ROOT, waitForServing, type ServiceName } from '@vanelia/runtime';
-import { serviceEntry } from '@vanelia/cli';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { waitForServing, type ServiceName } from '@vanelia/runtime';
+import { spawnServiceProcess, stopProcess } from '@vanelia/cli';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ExtraService {
@@ -18,46 +18,17 @@ export interface ExtraService {
 
 /** Starts one more service process (a second replica, a second gateway) with `env`, on free ports. */
 export async function spawnService(name: ServiceName, env: Record<string, string>, onLog?: (line: string) => void): Promise<ExtraService> {
-  const child = spawn(process.execPath, ['--import', 'tsx', serviceEntry(name)], {
-    cwd: REPO_ROOT,
-    env: { ...(process.env as Record<string, string>), VANELIA_HOST: '127.0.0.1', VANELIA_PORT: '0', VANELIA_METRICS_PORT: '0', VANELIA_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  const forward = (data: Buffer): void => {
-    for (const line of data.toString().split('\n')) {
-      if (!line) continue;
+  const started = await spawnServiceProcess(
+    name,
+    { VANELIA_HOST: '127.0.0.1', VANELIA_PORT: '0', VANELIA_METRICS_PORT: '0', VANELIA_LOG_LEVEL: 'warn', ...env },
+    (line) => {
       onLog?.(line);
       if (process.env.VANELIA_MESH_LOGS === '1') process.stderr.write(`[${name}+] ${line}\n`);
-    }
-  };
-  child.stdout?.on('data', forward);
-  child.stderr?.on('data', forward);
-  const bound = await new Promise<{ port: number; metricsPort: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
-    child.on('message', (m: { type?: string; port?: number; metricsPort?: number }) => {
-      if (m?.type !== 'vanelia:listening') return;
-      clearTimeout(timer);
-      resolve({ port: m.port!, metricsPort: m.metricsPort! });
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with code ${code} while starting`));
-    });
-  });
-  const address = `127.0.0.1:${bound.port}`;
-  await waitForServing(address, 60_000);
-  return {
-    name,
-    address,
-    metricsPort: bound.metricsPort,
-    process: child,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
     },
-  };
+  );
+  const address = `127.0.0.1:${started.port}`;
+  await waitForServing(address, 60_000);
+  return { name, address, metricsPort: started.metricsPort, process: started.process, stop: () => stopProcess(started.process) };
 }
 
 /** The value of one series in a service's /metrics (0 when absent); `labels` must all match. */

@@ -41,13 +41,51 @@ export function serviceEntry(name: ServiceName): string {
   return join(REPO_ROOT, 'services', name, 'src', 'main.ts');
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
+/** SIGTERM (the service drains), then waits for the exit; SIGKILL after a minute. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   await exited;
   clearTimeout(timer);
+}
+
+export interface SpawnedService {
+  process: ChildProcess;
+  /** Ports the service bound (it was started with the ones asked for, or 0 for any). */
+  port: number;
+  metricsPort: number;
+}
+
+/**
+ * Starts one service process through tsx with `env` on top of this process's environment, forwards its
+ * log lines, and resolves with the ports it reports over IPC once it listens (not yet SERVING).
+ */
+export async function spawnServiceProcess(name: ServiceName, env: Record<string, string>, onLine: (line: string) => void, timeoutMs = 60_000): Promise<SpawnedService> {
+  const child = spawn(process.execPath, ['--import', 'tsx', serviceEntry(name)], {
+    cwd: REPO_ROOT,
+    env: { ...(process.env as Record<string, string>), ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const forward = (data: Buffer): void => {
+    for (const line of data.toString().split('\n')) if (line) onLine(line);
+  };
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  const bound = await new Promise<{ port: number; metricsPort: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start listening within ${timeoutMs} ms`)), timeoutMs);
+    child.on('message', (message: { type?: string; port?: number; metricsPort?: number }) => {
+      if (message?.type !== 'vanelia:listening') return;
+      clearTimeout(timer);
+      resolve({ port: message.port!, metricsPort: message.metricsPort! });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with code ${code} while starting (run with VANELIA_MESH_LOGS=1 to see its log)`));
+    });
+  });
+  return { process: child, ...bound };
 }
 
 /**
@@ -68,7 +106,6 @@ export async function startLocalMesh(options: LocalMeshOptions): Promise<LocalMe
 
   const launch = async (name: ServiceName): Promise<ServiceProcess> => {
     const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
       VANELIA_HOST: '127.0.0.1',
       VANELIA_PORT: String(ports[name].grpc),
       VANELIA_METRICS_PORT: String(ports[name].metrics),
@@ -80,30 +117,17 @@ export async function startLocalMesh(options: LocalMeshOptions): Promise<LocalMe
       ...options.env,
       ...options.serviceEnv?.[name],
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', serviceEntry(name)], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-    const forward = (data: Buffer): void => {
-      for (const line of data.toString().split('\n')) {
-        if (!line) continue;
+    const started = await spawnServiceProcess(
+      name,
+      env,
+      (line) => {
         options.onLog?.(name, line);
         if (showLogs) process.stderr.write(`[${name}] ${line}\n`);
-      }
-    };
-    child.stdout?.on('data', forward);
-    child.stderr?.on('data', forward);
-    const bound = await new Promise<{ port: number; metricsPort: number }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name} did not start listening within ${timeoutMs} ms`)), timeoutMs);
-      child.on('message', (message: { type?: string; port?: number; metricsPort?: number }) => {
-        if (message?.type !== 'vanelia:listening') return;
-        clearTimeout(timer);
-        resolve({ port: message.port!, metricsPort: message.metricsPort! });
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`${name} exited with code ${code} while starting (run with VANELIA_MESH_LOGS=1 to see its log)`));
-      });
-    });
-    ports[name] = { grpc: bound.port, metrics: bound.metricsPort };
-    return { name, address: address(name), metricsPort: bound.metricsPort, process: child };
+      },
+      timeoutMs,
+    );
+    ports[name] = { grpc: started.port, metrics: started.metricsPort };
+    return { name, address: address(name), metricsPort: started.metricsPort, process: started.process };
   };
   const waitServing = (name: ServiceName): Promise<void> => waitForServing(services[name].address, timeoutMs);
 

@@ -92,21 +92,26 @@ function record(ctx: RpcContext, method: string, started: number, code: number):
   rpcDuration.observe({ service: ctx.stage, method }, (performance.now() - started) / 1000);
 }
 
+/** Answers a unary-response call from `work`: errors become statuses; the call is counted and timed. */
+function answer<Res>(ctx: RpcContext, method: string, started: number, work: Promise<Res>, callback: sendUnaryData<Res>): void {
+  work.then(
+    (response) => {
+      record(ctx, method, started, GrpcStatus.OK);
+      callback(null, response);
+    },
+    (error: unknown) => {
+      const serviceError = toServiceError(ctx.stage, error, ctx.logger);
+      record(ctx, method, started, serviceError.code);
+      callback(serviceError);
+    },
+  );
+}
+
 /** Adapts an async unary handler: errors become statuses, calls are counted and timed. */
 export function unaryHandler<Req, Res>(ctx: RpcContext, method: string, fn: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     const started = performance.now();
-    fn(call.request, call).then(
-      (response) => {
-        record(ctx, method, started, GrpcStatus.OK);
-        callback(null, response);
-      },
-      (error: unknown) => {
-        const serviceError = toServiceError(ctx.stage, error, ctx.logger);
-        record(ctx, method, started, serviceError.code);
-        callback(serviceError);
-      },
-    );
+    answer(ctx, method, started, fn(call.request, call), callback);
   };
 }
 
@@ -114,17 +119,7 @@ export function unaryHandler<Req, Res>(ctx: RpcContext, method: string, fn: (req
 export function clientStreamHandler<Req, Res>(ctx: RpcContext, method: string, fn: (call: ServerReadableStream<Req, Res>) => Promise<Res>) {
   return (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>): void => {
     const started = performance.now();
-    fn(call).then(
-      (response) => {
-        record(ctx, method, started, GrpcStatus.OK);
-        callback(null, response);
-      },
-      (error: unknown) => {
-        const serviceError = toServiceError(ctx.stage, error, ctx.logger);
-        record(ctx, method, started, serviceError.code);
-        callback(serviceError);
-      },
-    );
+    answer(ctx, method, started, fn(call), callback);
   };
 }
 
