@@ -4,8 +4,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # ffmpeg: decode/encode; Mesa (EGL + llvmpipe, lavapipe Vulkan): the renderer on CPU machines;
-# prometheus/promtool: metrics tests; redis: the shared job store tests; unzip: helm/kubectl for chart tests.
-APT_PACKAGES=(ffmpeg libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri mesa-vulkan-drivers libvulkan1 prometheus redis-server unzip)
+# prometheus/promtool: metrics and alert-rule tests; redis: the shared job store tests; openssl: mTLS test certificates.
+APT_PACKAGES=(ffmpeg libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri mesa-vulkan-drivers libvulkan1 prometheus redis-server openssl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
