@@ -25,8 +25,13 @@ await startService({
       anchor: { cameraHeightM: config.VANELIA_POSE_CAMERA_HEIGHT_CM / 100 },
     }),
   ],
-  // The tracker needs nothing loaded; with a DUSt3R model, ready once its files are in place.
-  checkReady: async () => !dust3r || dust3r.isInstalled(),
+  // The tracker needs nothing loaded; with a DUSt3R model, ready once its sessions are loaded and checked
+  // against the contract (a broken install keeps the service out of rotation, with the reason in the log).
+  checkReady: async () => {
+    if (!dust3r) return true;
+    await dust3r.load();
+    return true;
+  },
   onStopped: async () => {
     await dust3r?.close();
   },
