@@ -33,6 +33,12 @@ export function toServiceError(stage: StageName, error: unknown, logger: Logger)
   if (maybe && typeof maybe.code === 'number' && maybe.metadata instanceof Metadata) {
     return maybe as ServiceError; // already a gRPC error from a downstream call: pass its status on
   }
+  if ((error as NodeJS.ErrnoException | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    // The peer went away mid-stream (cancelled or disconnected): not a fault of this service.
+    logger.debug('stream closed by the peer', { error });
+    const cancelled = `${stage}: the call was cancelled.`;
+    return Object.assign(new Error(cancelled), { code: GrpcStatus.CANCELLED, details: cancelled, metadata });
+  }
   logger.error('unhandled error', { error });
   const message = `${stage}: internal error.`;
   return Object.assign(new Error(message), { code: GrpcStatus.INTERNAL, details: message, metadata });

@@ -21,6 +21,13 @@ describe('errors at the RPC boundary', () => {
     expect(wire.details).toBe('pose: internal error.');
   });
 
+  it('reports a stream the peer closed early as cancelled, not as an internal error', () => {
+    const closed = Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    const wire = toServiceError('compositor', closed, silentLogger);
+    expect(wire.code).toBe(status.CANCELLED);
+    expect(wire.details).toBe('compositor: the call was cancelled.');
+  });
+
   it('describes plain gRPC failures of a stage', () => {
     const failure = Object.assign(new Error('14 UNAVAILABLE: down'), { code: status.UNAVAILABLE, details: 'down', metadata: new Metadata() });
     expect(errorDetailOf(failure, 'inpaint')).toMatchObject({ stage: 'inpaint', reason: 'UNAVAILABLE', retryable: true });
