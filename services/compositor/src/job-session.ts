@@ -1,5 +1,5 @@
 import { PixelFormat, type CameraTrack, type CompositeConfig, type CompositeResponse, type FrameBatch } from '@vanelia/proto';
-import { assertFrame, grayFrame, resolveStoragePath, silentLogger, type Logger } from '@vanelia/runtime';
+import { assertFrame, grayFrame, resolveStoragePath, silentLogger, toRgbFrame, type Logger } from '@vanelia/runtime';
 import * as THREE from 'three/webgpu';
 import { assertIntrinsics, mat4FromRowMajor, type CameraPose } from './camera-model';
 import { CompositorJob, type CompositorJobOptions } from './compositor-job';
@@ -84,6 +84,10 @@ export async function openProductSession(config: CompositeConfig, deps: ProductS
     },
     { ...deps.options, logger },
   );
+  if (config.lightFrames.length > 0) {
+    const lightFrames = config.lightFrames.map((f) => toRgbFrame('compositor', f));
+    await job.prepareLighting(lightFrames.map((f) => ({ frameIndex: f.index, image: { widthPx: f.widthPx, heightPx: f.heightPx, data: f.data } })));
+  }
   return {
     async compositeBatch(batch) {
       for (const frame of batch.frames) assertFrame('compositor', frame, { widthPx: frame.widthPx, heightPx: frame.heightPx, format: PixelFormat.PIXEL_FORMAT_RGB8 });

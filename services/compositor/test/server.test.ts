@@ -79,7 +79,7 @@ function configMessage(jobId: string, productPath: string, over: Partial<Composi
   return {
     payload: {
       $case: 'config',
-      value: { jobId, productPath, track: { cameras, anchor: undefined, backend: 'import:transforms', warnings: [] }, productHeightM: 0, productYawDeg: 0, shadowOpacity: 0.7, maskDilatePx: 6, depth: [], ...over },
+      value: { jobId, productPath, track: { cameras, anchor: undefined, backend: 'import:transforms', warnings: [] }, productHeightM: 0, productYawDeg: 0, shadowOpacity: 0.7, maskDilatePx: 6, depth: [], lightFrames: [], ...over },
     },
   };
 }
@@ -121,6 +121,20 @@ describe('Compositor gRPC service', () => {
         }
       }
     }
+  });
+
+  it('lights a job from the light frames in its config, whatever batch a stream starts with', async () => {
+    const lightFrames = [rgbFrame(0, W, H, frameData(0)), rgbFrame(1, W, H, frameData(1))];
+    const frame2 = (responses: CompositeResponse[]): Buffer => Buffer.from(responses[responses.length - 1].frames.at(-1)!.composite!.data);
+    // Without light frames each stream lights itself from its own first batch: these two differ.
+    const fromStart = await composite([configMessage('l1', 'box.glb'), batchMessage('l1', 0, 2), batchMessage('l1', 2, 1)]);
+    const fromMiddle = await composite([configMessage('l2', 'box.glb'), batchMessage('l2', 2, 1)]);
+    expect(Buffer.compare(frame2(fromStart), frame2(fromMiddle))).not.toBe(0);
+    // With the same light frames (what the gateway sends every replica) frame 2 comes out the same.
+    const litStart = await composite([configMessage('l3', 'box.glb', { lightFrames }), batchMessage('l3', 0, 2), batchMessage('l3', 2, 1)]);
+    const litMiddle = await composite([configMessage('l4', 'box.glb', { lightFrames }), batchMessage('l4', 2, 1)]);
+    expect(Buffer.compare(frame2(litStart), frame2(litMiddle))).toBe(0);
+    expect(Buffer.compare(frame2(litStart), frame2(fromStart))).toBe(0);
   });
 
   it('hides product and shadow behind nearer scene depth from the track (occlusion)', async () => {

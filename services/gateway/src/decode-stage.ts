@@ -34,6 +34,8 @@ export interface DecodeRange {
   batchSize: number;
   /** First frame wanted; batches start here and every `batchSize` frames after. */
   startFrame: number;
+  /** Stop before this frame (0 or absent: to the end). */
+  endFrame?: number;
   /** Frame layout: I420 (the codec's own; half of RGB's bytes, no conversion for untouched frames) or RGB8. */
   format: PixelFormat;
 }
@@ -44,7 +46,7 @@ export async function* decodeBatches(decoders: StageReplicas<DecoderClient>, ran
   const release = decoders.acquire(replica);
   try {
     const call = replica.client.decode(
-      DecodeRequest.fromPartial({ jobId: range.jobId, sourcePath: range.path, batchSize: range.batchSize, startFrame: range.startFrame, endFrame: 0, format: range.format }),
+      DecodeRequest.fromPartial({ jobId: range.jobId, sourcePath: range.path, batchSize: range.batchSize, startFrame: range.startFrame, endFrame: range.endFrame ?? 0, format: range.format }),
       stageMetadata(),
       stageCallOptions(o.deadlineMs),
     );

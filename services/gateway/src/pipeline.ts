@@ -8,6 +8,7 @@ import {
   type CompositeResponse,
   type CompositorClient,
   type DecoderClient,
+  type Frame,
   type FrameBatch,
   type InpaintClient,
   type JobSpec,
@@ -182,7 +183,8 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
           observer.onProgress?.('decode', (counts.decode += batch.frames.length), total);
         },
       );
-      const composited = tap(composite(run, track, decoded, o, attempt.signal), (answer) => {
+      const lightFrames = run.paths.product === '' ? [] : await lightingFrames(run, checkpoint.batchSize, total, calls);
+      const composited = tap(composite(run, track, decoded, lightFrames, o, attempt.signal), (answer) => {
         for (const warning of answer.warnings) observer.onWarning?.(warning.startsWith('compositor:') ? warning : `compositor: ${warning}`);
         observer.onProgress?.('composite', (counts.composite += answer.frames.length), total);
       });
@@ -289,8 +291,19 @@ function spreadSettings(run: PipelineRun, o: Required<PipelineOptions>, signal: 
   };
 }
 
+/**
+ * The frames every compositor replica estimates the lighting from: the job's first batch, decoded on its
+ * own, so a job spread over replicas or resumed mid-way is lit as one stream from the start would be.
+ */
+async function lightingFrames(run: PipelineRun, batchSize: number, total: number, calls: Calls): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  const range = { jobId: run.jobId, path: run.paths.video, batchSize, startFrame: 0, endFrame: Math.min(batchSize, total), format: PixelFormat.PIXEL_FORMAT_I420 };
+  for await (const batch of decodeBatches(run.replicas.decoder, range, calls)) frames.push(...batch.frames);
+  return frames;
+}
+
 /** Composite, spread per batch over every compositor replica. */
-function composite(run: PipelineRun, track: CameraTrack | undefined, frames: AsyncIterable<FrameBatch>, o: Required<PipelineOptions>, signal: AbortSignal): AsyncGenerator<CompositeResponse> {
+function composite(run: PipelineRun, track: CameraTrack | undefined, frames: AsyncIterable<FrameBatch>, lightFrames: Frame[], o: Required<PipelineOptions>, signal: AbortSignal): AsyncGenerator<CompositeResponse> {
   const placement = run.spec.placement;
   const config = CompositeConfig.fromPartial({
     jobId: run.jobId,
@@ -300,6 +313,7 @@ function composite(run: PipelineRun, track: CameraTrack | undefined, frames: Asy
     productYawDeg: placement?.productYawDeg ?? 0,
     shadowOpacity: 0.6,
     maskDilatePx: 12,
+    lightFrames,
   });
   return dispatchBatches<CompositorClient, FrameBatch, CompositeRequest, CompositeResponse>(frames, {
     stage: 'composite',

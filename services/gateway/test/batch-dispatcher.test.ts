@@ -24,7 +24,7 @@ function options(replicas: StageReplicas<CompositorClient>, over: Partial<BatchD
     stage: 'composite' as const,
     replicas,
     open: (client: CompositorClient) => client.composite(new Metadata({ waitForReady: true }), { deadline: Date.now() + 60_000 }),
-    first: { payload: { $case: 'config' as const, value: { jobId: 'job', productPath: '', track: undefined, productHeightM: 0, productYawDeg: 0, shadowOpacity: 0, maskDilatePx: 0, depth: [] } } },
+    first: { payload: { $case: 'config' as const, value: { jobId: 'job', productPath: '', track: undefined, productHeightM: 0, productYawDeg: 0, shadowOpacity: 0, maskDilatePx: 0, depth: [], lightFrames: [] } } },
     request: (batch: FrameBatch): CompositeRequest => ({ payload: { $case: 'batch', value: batch } }),
     batchIdOf: (batch: FrameBatch) => batch.batchId,
     answerIdOf: (answer: CompositeResponse) => answer.batchId,

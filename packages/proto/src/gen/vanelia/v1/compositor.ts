@@ -36,6 +36,12 @@ export interface CompositeConfig {
   /** Dilation of the inpaint mask around product and shadow, pixels. */
   maskDilatePx: number;
   depth: DepthMap[];
+  /**
+   * Frames (with cameras in the track) the lighting is estimated from. The gateway sends the same ones to
+   * every replica and every attempt, so a job spread over replicas, or resumed, is lit the same
+   * everywhere. Empty: the first batch a stream sees.
+   */
+  lightFrames: Frame[];
 }
 
 export interface CompositeRequest {
@@ -72,6 +78,7 @@ function createBaseCompositeConfig(): CompositeConfig {
     shadowOpacity: 0,
     maskDilatePx: 0,
     depth: [],
+    lightFrames: [],
   };
 }
 
@@ -100,6 +107,9 @@ export const CompositeConfig: MessageFns<CompositeConfig> = {
     }
     for (const v of message.depth) {
       DepthMap.encode(v!, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.lightFrames) {
+      Frame.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -181,6 +191,14 @@ export const CompositeConfig: MessageFns<CompositeConfig> = {
             message.depth.push(DepthMap.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.lightFrames.push(Frame.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -229,6 +247,11 @@ export const CompositeConfig: MessageFns<CompositeConfig> = {
       depth: globalThis.Array.isArray(object?.depth)
         ? object.depth.map((e: any) => DepthMap.fromJSON(e))
         : [],
+      lightFrames: globalThis.Array.isArray(object?.lightFrames)
+        ? object.lightFrames.map((e: any) => Frame.fromJSON(e))
+        : globalThis.Array.isArray(object?.light_frames)
+        ? object.light_frames.map((e: any) => Frame.fromJSON(e))
+        : [],
     };
   },
 
@@ -258,6 +281,9 @@ export const CompositeConfig: MessageFns<CompositeConfig> = {
     if (message.depth?.length) {
       obj.depth = message.depth.map((e) => DepthMap.toJSON(e));
     }
+    if (message.lightFrames?.length) {
+      obj.lightFrames = message.lightFrames.map((e) => Frame.toJSON(e));
+    }
     return obj;
   },
 
@@ -276,6 +302,7 @@ export const CompositeConfig: MessageFns<CompositeConfig> = {
     message.shadowOpacity = object.shadowOpacity ?? 0;
     message.maskDilatePx = object.maskDilatePx ?? 0;
     message.depth = object.depth?.map((e) => DepthMap.fromPartial(e)) || [];
+    message.lightFrames = object.lightFrames?.map((e) => Frame.fromPartial(e)) || [];
     return message;
   },
 };
