@@ -30,6 +30,19 @@ export const PRODUCT_LIMITS_DEFAULTS: Required<ProductLimits> = {
   maxObjects: 100_000,
 };
 
+/** Material extensions that need three's physical material (the standard one ignores them). */
+export const PHYSICAL_MATERIAL_EXTENSIONS = [
+  'KHR_materials_clearcoat',
+  'KHR_materials_transmission',
+  'KHR_materials_volume',
+  'KHR_materials_ior',
+  'KHR_materials_specular',
+  'KHR_materials_sheen',
+  'KHR_materials_iridescence',
+  'KHR_materials_anisotropy',
+  'KHR_materials_dispersion',
+] as const;
+
 /** Extensions the loader understands; a file that requires any other is refused. */
 export const SUPPORTED_EXTENSIONS: ReadonlySet<string> = new Set([
   'KHR_draco_mesh_compression',
@@ -41,15 +54,7 @@ export const SUPPORTED_EXTENSIONS: ReadonlySet<string> = new Set([
   'EXT_texture_webp',
   'EXT_texture_avif',
   'KHR_materials_emissive_strength',
-  'KHR_materials_clearcoat',
-  'KHR_materials_transmission',
-  'KHR_materials_volume',
-  'KHR_materials_ior',
-  'KHR_materials_specular',
-  'KHR_materials_sheen',
-  'KHR_materials_iridescence',
-  'KHR_materials_anisotropy',
-  'KHR_materials_dispersion',
+  ...PHYSICAL_MATERIAL_EXTENSIONS,
   'KHR_materials_unlit',
   'KHR_materials_pbrSpecularGlossiness',
   'KHR_materials_variants',

@@ -14,6 +14,7 @@ import type {
   Volume,
 } from '@gltf-transform/extensions';
 import * as THREE from 'three/webgpu';
+import { PHYSICAL_MATERIAL_EXTENSIONS } from './gltf-guard';
 import type { DecodedImage } from './texture-decode';
 
 /**
@@ -138,17 +139,7 @@ export class ProductMaterialFactory {
     if (source.getExtension('KHR_materials_unlit')) {
       material = new THREE.MeshBasicNodeMaterial(common);
     } else {
-      const physical = [
-        'KHR_materials_clearcoat',
-        'KHR_materials_transmission',
-        'KHR_materials_volume',
-        'KHR_materials_ior',
-        'KHR_materials_specular',
-        'KHR_materials_sheen',
-        'KHR_materials_iridescence',
-        'KHR_materials_anisotropy',
-        'KHR_materials_dispersion',
-      ].some((name) => source.getExtension(name));
+      const physical = PHYSICAL_MATERIAL_EXTENSIONS.some((name) => source.getExtension(name));
       const pbr = physical ? new THREE.MeshPhysicalNodeMaterial(common) : new THREE.MeshStandardNodeMaterial(common);
       this.applyCore(pbr, source, options);
       if (pbr instanceof THREE.MeshPhysicalNodeMaterial) this.applyPhysical(pbr, source, options);
