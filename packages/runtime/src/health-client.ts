@@ -1,7 +1,8 @@
 import { credentials, makeGenericClientConstructor, type Client, type ServiceError } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 
-const HealthClient = makeGenericClientConstructor(healthService as never, 'grpc.health.v1.Health');
+/** A grpc.health.v1.Health client class (check and watch). */
+export const HealthClient = makeGenericClientConstructor(healthService as never, 'grpc.health.v1.Health');
 
 type HealthCheck = (request: { service: string }, callback: (error: ServiceError | null, response?: { status: string | number }) => void) => void;
 
