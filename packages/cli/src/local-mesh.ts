@@ -63,7 +63,7 @@ export interface SpawnedService {
  * log lines, and resolves with the ports it reports over IPC once it listens (not yet SERVING).
  */
 export async function spawnServiceProcess(name: ServiceName, env: Record<string, string>, onLine: (line: string) => void, timeoutMs = 60_000): Promise<SpawnedService> {
-  const child = spawn(process.execPath, ['--import', 'tsx', serviceEntry(name)], {
+  const child = spawn(process.execPath, [...(process.env.VANELIA_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.VANELIA_PROF_DIR] : []), '--import', 'tsx', serviceEntry(name)], {
     cwd: REPO_ROOT,
     env: { ...(process.env as Record<string, string>), ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
