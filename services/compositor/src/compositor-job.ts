@@ -1,9 +1,10 @@
 import { VaneliaError, silentLogger, type Logger } from '@vanelia/runtime';
 import type { CameraPose } from './camera-model';
-import type { RgbImage } from './colour';
-import { compositeFrame, type CompositeOptions } from './composite';
-import { buildInpaintMask, type InpaintMaskOptions } from './inpaint-mask';
-import { emptyLayers, type LayerRenderer, type RenderedLayers } from './layer-renderer';
+import type { CompositeOptions } from './composite';
+import { finishFrame, frameRgb, type FinishTask, type FrameImage } from './frame-finish';
+import type { FramePool } from './frame-pool';
+import type { InpaintMaskOptions } from './inpaint-mask';
+import type { LayerRenderer, RenderedLayers, RenderedPasses } from './layer-renderer';
 import { estimateLighting, type LightEstimateOptions } from './light-estimate';
 import { placeProduct, type PlacementOptions, type ProductAnchor } from './placement';
 import { loadProductModel, type ProductLoadOptions } from './product-model';
@@ -13,7 +14,10 @@ import type { SceneDepth } from './scene-depth';
 /**
  * One compositing job: the product loaded and placed once, lighting estimated from the first frames it
  * sees, then every frame rendered at its camera and composited. Frames come in batches; the renderer is
- * shared with other jobs and only borrowed for each frame.
+ * shared with other jobs and only borrowed while a frame's passes are recorded. Several frames are in
+ * flight: while one frame's passes are read back, the next ones are recorded and earlier ones are
+ * finished (assembled, composited, masked) in the frame pool's workers, or on this thread without a pool.
+ * Results keep the frames' order; batches may overlap (a second call starts before the first resolves).
  */
 
 export interface CompositorJobConfig extends PlacementOptions {
@@ -39,26 +43,34 @@ export interface CompositorJobOptions {
   composite?: Omit<CompositeOptions, 'shadowOpacity'>;
   mask?: Omit<InpaintMaskOptions, 'dilatePx'>;
   logger?: Logger;
+  /** Worker threads that finish frames (shared by jobs); without one, frames are finished on this thread. */
+  pool?: FramePool;
+  /** Frames of this job in flight at once (recorded, read back or being finished); 0: pool size + 2, or 2 without a pool. */
+  framesInFlight?: number;
 }
 
 export interface FrameInput {
   frameIndex: number;
-  image: RgbImage;
+  /** RGB8 or I420; the composite comes back in the same format. */
+  image: FrameImage;
 }
 
+/** Per-frame timings (performance.now() milliseconds); with frames in flight, frames overlap. */
 export interface FrameTiming {
   frameIndex: number;
-  /** Time spent waiting for the frame's layers (rendering and read-back not hidden behind compositing). */
+  /** When the frame's passes were recorded (after waiting for a free in-flight slot). */
+  issuedAtMs: number;
+  /** Recording to read-back arrival: GPU work and transfer, plus queueing behind earlier frames. */
   renderWaitMs: number;
-  /** Composite and inpaint mask (JS, on this thread). */
+  /** Read-back arrival to finished: assembly, composite, inpaint mask (and waiting for a worker). */
   compositeMs: number;
-  /** performance.now() when the frame was done. */
+  /** When the frame was finished. */
   doneAtMs: number;
 }
 
 export interface CompositedFrame {
   frameIndex: number;
-  /** RGB8 sRGB, full frame. */
+  /** Full frame in the input's format: RGB8 sRGB, or I420. */
   composite: Uint8Array;
   /** GRAY8 full frame (product and shadow, dilated). */
   inpaintMask: Uint8Array;
@@ -69,12 +81,15 @@ export interface CompositedFrame {
 }
 
 export class CompositorJob {
-  private lit = false;
+  private lighting: Promise<void> | undefined;
   private readonly cameras = new Map<number, CameraPose>();
   private readonly depth = new Map<number, SceneDepth>();
   /** Warnings not yet returned to the caller. */
   private pendingWarnings: string[];
   private timings: FrameTiming[] = [];
+  private readonly slots: InFlightSlots;
+  /** Calls issue their frames one after another, so frames are recorded in the order they were given. */
+  private issuing: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly config: CompositorJobConfig,
@@ -86,6 +101,8 @@ export class CompositorJob {
     for (const camera of config.cameras) this.cameras.set(camera.frameIndex, camera);
     for (const map of config.depth ?? []) this.depth.set(map.frameIndex, map);
     this.pendingWarnings = warnings;
+    const inFlight = options.framesInFlight && options.framesInFlight > 0 ? options.framesInFlight : options.pool ? options.pool.size + 2 : 2;
+    this.slots = new InFlightSlots(Math.floor(inFlight));
   }
 
   /** Loads and places the product; throws a VaneliaError for a bad file, track or anchor. */
@@ -113,41 +130,85 @@ export class CompositorJob {
   }
 
   /**
-   * Estimates the lighting from these frames (those with cameras), once per job; later calls do nothing.
-   * compositeFrames calls it with its first batch when nobody did before.
+   * Estimates the lighting from these frames (those with cameras), once per job; later calls wait for that
+   * estimate and do nothing more. compositeFrames calls it with its first batch when nobody did before.
    */
-  async prepareLighting(frames: FrameInput[]): Promise<void> {
-    if (this.lit) return;
-    const seen = frames.filter((f) => this.cameras.has(f.frameIndex)).map((f) => ({ image: f.image, pose: this.cameras.get(f.frameIndex)! }));
-    if (seen.length === 0) return;
-    this.stage.setLighting(await estimateLighting(seen, this.stage.placement.upWorld, this.options.light));
-    this.lit = true;
+  prepareLighting(frames: FrameInput[]): Promise<void> {
+    if (this.lighting) return this.lighting;
+    const seen = frames
+      .filter((f) => this.cameras.has(f.frameIndex))
+      .map((f) => ({ image: { widthPx: f.image.widthPx, heightPx: f.image.heightPx, data: frameRgb(f.image, f.frameIndex) }, pose: this.cameras.get(f.frameIndex)! }));
+    if (seen.length === 0) return Promise.resolve();
+    const lighting = estimateLighting(seen, this.stage.placement.upWorld, this.options.light).then((light) => this.stage.setLighting(light));
+    this.lighting = lighting;
+    lighting.catch(() => {
+      if (this.lighting === lighting) this.lighting = undefined; // a later batch tries again
+    });
+    return lighting;
   }
 
-  /** Renders and composites frames in order; the next frame renders while this one is composited. */
+  /** Renders and composites frames; results in the frames' order. */
   async compositeFrames(frames: FrameInput[]): Promise<CompositedFrame[]> {
     await this.prepareLighting(frames);
-    this.timings = [];
-    const render = (frame: FrameInput | undefined): Promise<RenderedLayers> | undefined => {
-      const pose = frame && this.poseFor(frame);
-      if (!pose) return undefined;
-      const pending = this.renderer.render(this.stage, pose);
-      pending.catch(() => undefined); // awaited below; never left unhandled if compositing throws first
-      return pending;
-    };
-    const out: CompositedFrame[] = [];
-    let next = render(frames[0]);
-    for (let i = 0; i < frames.length; i++) {
-      const frame = frames[i];
-      const waitStarted = performance.now();
-      const layers = await next;
-      const rendered = performance.now();
-      next = render(frames[i + 1]);
-      out.push(layers ? this.compositeLayers(frame, layers) : passThrough(frame));
-      const done = performance.now();
-      this.timings.push({ frameIndex: frame.frameIndex, renderWaitMs: rendered - waitStarted, compositeMs: done - rendered, doneAtMs: done });
+    const timings: FrameTiming[] = [];
+    const issued = this.issuing.then(() => this.issue(frames, timings));
+    this.issuing = issued.catch(() => undefined);
+    const results = await Promise.all(await issued);
+    this.timings = timings;
+    return results;
+  }
+
+  /**
+   * Records every frame's passes as an in-flight slot frees up and chains its finishing; returns the
+   * frames' results (each already guarded against going unhandled if an earlier one fails the call).
+   */
+  private async issue(frames: FrameInput[], timings: FrameTiming[]): Promise<Promise<CompositedFrame>[]> {
+    const out: Promise<CompositedFrame>[] = [];
+    for (const [i, frame] of frames.entries()) {
+      await this.slots.acquire();
+      let passes: Promise<RenderedPasses | undefined>;
+      let pose: CameraPose | undefined;
+      const issuedAtMs = performance.now();
+      try {
+        pose = this.poseFor(frame);
+        passes = pose ? this.renderer.renderPasses(this.stage, pose) : Promise.resolve(undefined);
+      } catch (error) {
+        this.slots.release();
+        throw error;
+      }
+      let renderedAtMs = issuedAtMs;
+      const done = passes
+        .then((p) => {
+          renderedAtMs = performance.now();
+          return this.finish(frame, pose, p);
+        })
+        .then((result) => {
+          const doneAtMs = performance.now();
+          timings[i] = { frameIndex: frame.frameIndex, issuedAtMs, renderWaitMs: renderedAtMs - issuedAtMs, compositeMs: doneAtMs - renderedAtMs, doneAtMs };
+          return result;
+        })
+        .finally(() => this.slots.release());
+      done.catch(() => undefined);
+      out.push(done);
     }
     return out;
+  }
+
+  /** Assembles, composites and masks one frame, in the pool when there is one. */
+  private async finish(frame: FrameInput, pose: CameraPose | undefined, passes: RenderedPasses | undefined): Promise<CompositedFrame> {
+    const sceneDepth = this.depth.get(frame.frameIndex);
+    const task: FinishTask = {
+      frame: frame.image,
+      frameIndex: frame.frameIndex,
+      passes,
+      pose: sceneDepth ? pose : undefined,
+      plane: sceneDepth ? { pointWorld: this.stage.placement.groundWorld, upWorld: this.stage.placement.upWorld } : undefined,
+      sceneDepth,
+      composite: { ...this.options.composite, shadowOpacity: this.config.shadowOpacity },
+      mask: { ...this.options.mask, dilatePx: this.config.maskDilatePx },
+    };
+    const pool = this.options.pool;
+    return pool ? pool.run(task) : finishFrame(task);
   }
 
   /** Per-frame timings of the last compositeFrames call (benchmarks, metrics). */
@@ -173,35 +234,31 @@ export class CompositorJob {
     return pose;
   }
 
-  private compositeLayers(frame: FrameInput, layers: RenderedLayers): CompositedFrame {
-    const { widthPx, heightPx } = frame.image;
-    const pose = this.cameras.get(frame.frameIndex)!;
-    const { rgb, productAlpha, shadowStrength } = compositeFrame(
-      {
-        frame: frame.image,
-        layers,
-        pose,
-        plane: { pointWorld: this.stage.placement.groundWorld, upWorld: this.stage.placement.upWorld },
-        sceneDepth: this.depth.get(frame.frameIndex),
-      },
-      { ...this.options.composite, shadowOpacity: this.config.shadowOpacity },
-    );
-    const mask = buildInpaintMask(widthPx, heightPx, layers.region, productAlpha, shadowStrength, { ...this.options.mask, dilatePx: this.config.maskDilatePx });
-    return { frameIndex: frame.frameIndex, composite: rgb, inpaintMask: mask.mask, region: mask.box, layers };
-  }
-
   close(): void {
     this.stage.dispose();
   }
 }
 
-function passThrough(frame: FrameInput): CompositedFrame {
-  const { widthPx, heightPx } = frame.image;
-  return {
-    frameIndex: frame.frameIndex,
-    composite: frame.image.data,
-    inpaintMask: new Uint8Array(widthPx * heightPx),
-    region: { xPx: 0, yPx: 0, widthPx: 0, heightPx: 0 },
-    layers: emptyLayers(frame.frameIndex, widthPx, heightPx),
-  };
+/** A counting semaphore: at most `limit` frames of a job in flight. */
+class InFlightSlots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.free = Math.max(1, limit);
+  }
+
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
 }

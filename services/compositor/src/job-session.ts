@@ -1,15 +1,18 @@
 import { PixelFormat, type CameraTrack, type CompositeConfig, type CompositeResponse, type FrameBatch } from '@vanelia/proto';
-import { assertFrame, grayFrame, resolveStoragePath, silentLogger, toRgbFrame, type Logger } from '@vanelia/runtime';
+import { VaneliaError, assertFrame, grayFrame, resolveStoragePath, silentLogger, toRgbFrame, type Logger } from '@vanelia/runtime';
 import * as THREE from 'three/webgpu';
 import { assertIntrinsics, mat4FromRowMajor, type CameraPose } from './camera-model';
 import { CompositorJob, type CompositorJobOptions } from './compositor-job';
+import type { FramePool } from './frame-pool';
 import type { ProductAnchor } from './placement';
 import type { RendererProvider } from './renderer-provider';
 import { sceneDepthFromBytes } from './scene-depth';
 
 /**
  * One job's compositing state, opened once per Composite stream (the renderer and loaded product are
- * reused across its batches) and closed when the stream ends.
+ * reused across its batches) and closed when the stream ends. Frames are RGB8 or I420 (the mesh's
+ * transport format); composites go back in the format each frame came in. A batch may be given before
+ * the previous one is answered (answers keep the order batches were given in).
  */
 export interface CompositeJobSession {
   compositeBatch(batch: FrameBatch): Promise<CompositeResponse>;
@@ -62,6 +65,8 @@ export interface ProductSessionDeps {
   /** Root of the shared storage product paths are resolved in. */
   storageRoot: string;
   options?: CompositorJobOptions;
+  /** Worker threads that finish frames (composite, masks, I420 conversions); without one, the job's thread does. */
+  pool?: FramePool;
   logger?: Logger;
 }
 
@@ -82,7 +87,7 @@ export async function openProductSession(config: CompositeConfig, deps: ProductS
       maskDilatePx: config.maskDilatePx,
       depth: config.depth.map((d) => sceneDepthFromBytes(d.frameIndex, d.widthPx, d.heightPx, d.depthF32)),
     },
-    { ...deps.options, logger },
+    { ...deps.options, pool: deps.pool ?? deps.options?.pool, logger },
   );
   if (config.lightFrames.length > 0) {
     const lightFrames = config.lightFrames.map((f) => toRgbFrame('compositor', f));
@@ -90,9 +95,17 @@ export async function openProductSession(config: CompositeConfig, deps: ProductS
   }
   return {
     async compositeBatch(batch) {
-      for (const frame of batch.frames) assertFrame('compositor', frame, { widthPx: frame.widthPx, heightPx: frame.heightPx, format: PixelFormat.PIXEL_FORMAT_RGB8 });
+      for (const frame of batch.frames) {
+        if (frame.format !== PixelFormat.PIXEL_FORMAT_RGB8 && frame.format !== PixelFormat.PIXEL_FORMAT_I420) {
+          throw new VaneliaError('compositor', 'UNSUPPORTED_FORMAT', `frame ${frame.index} has format ${PixelFormat[frame.format]}; RGB8 or I420 expected.`);
+        }
+        assertFrame('compositor', frame);
+      }
       const results = await job.compositeFrames(
-        batch.frames.map((frame) => ({ frameIndex: frame.index, image: { widthPx: frame.widthPx, heightPx: frame.heightPx, data: frame.data } })),
+        batch.frames.map((frame) => ({
+          frameIndex: frame.index,
+          image: { widthPx: frame.widthPx, heightPx: frame.heightPx, data: frame.data, format: frame.format === PixelFormat.PIXEL_FORMAT_I420 ? 'i420' : 'rgb8' },
+        })),
       );
       return {
         jobId: config.jobId,

@@ -33,6 +33,22 @@ export interface RenderedLayers {
   depth: Float32Array;
 }
 
+/** What the GPU passes of one frame read back, before assembly into layers (plain data: it goes to workers). */
+export interface RenderedPasses {
+  frameIndex: number;
+  frameWidthPx: number;
+  frameHeightPx: number;
+  /** The region every layer covers (product and shadow). */
+  region: PixelRect;
+  /** The shading pass (RGBA8 colour, RGBA8 aux) and the multisampled coverage pass (RGBA8) over the product's region. */
+  product: { region: PixelRect; color: Uint8Array; aux: Uint8Array; coverage?: Uint8Array };
+  /** The shadow catcher's aux layer (RGBA8), rendered at `scale` of the region's size. */
+  shadow: { widthPx: number; heightPx: number; aux: Uint8Array; scale: number };
+  /** The product's depth range for this camera (the aux layer's 16-bit depth spans it). */
+  nearM: number;
+  farM: number;
+}
+
 export interface LayerRendererOptions extends GpuRendererOptions {
   /** Samples of the coverage pass that anti-aliases the product's silhouette (1 disables anti-aliasing). */
   samples?: number;
@@ -58,7 +74,6 @@ export class LayerRenderer {
   private readonly camera = new THREE.PerspectiveCamera();
   private readonly depthNear = uniform(0);
   private readonly depthSpan = uniform(1);
-  private queue: Promise<unknown> = Promise.resolve();
   /** Unlit white, both sides: the coverage pass only needs where geometry is. */
   private readonly coverageMaterial = new THREE.MeshBasicNodeMaterial({ color: 0xffffff, side: THREE.DoubleSide });
 
@@ -131,17 +146,30 @@ export class LayerRenderer {
   }
 
   /**
-   * Renders the stage at one camera and reads back colour, masks and depth. Calls are serialised: jobs
-   * share one renderer and its render-target state.
+   * Renders the stage at one camera and reads back colour, masks and depth, assembled into layers (on this
+   * thread; the compositor job assembles in its worker pool through renderPasses instead).
    */
-  render(stage: ProductStage, pose: CameraPose): Promise<RenderedLayers> {
-    const result = this.queue.then(() => this.renderNow(stage, pose));
-    this.queue = result.catch(() => undefined);
-    return result;
+  async render(stage: ProductStage, pose: CameraPose): Promise<RenderedLayers> {
+    const passes = await this.renderPasses(stage, pose);
+    return passes ? assembleLayers(passes) : emptyLayers(pose.frameIndex, pose.intrinsics.widthPx, pose.intrinsics.heightPx);
   }
 
-  /** Draws one pass over `region` of the frame (the camera's principal point shifted into it) and reads layers back. */
-  private async drawPass(stage: ProductStage, pose: CameraPose, region: PixelRect, kind: PassKind, layers: number[], scale = 1): Promise<Uint8Array[]> {
+  /**
+   * Records the frame's passes and their read-backs on the GPU queue before returning (synchronously, so
+   * jobs sharing the renderer never interleave), then resolves when the read-backs arrive; undefined when
+   * the product is out of view. Several frames may be in flight: render targets are reused, but each
+   * frame's copies are queued before the next frame draws into them, and the queue runs in order.
+   */
+  renderPasses(stage: ProductStage, pose: CameraPose): Promise<RenderedPasses | undefined> {
+    try {
+      return this.recordPasses(stage, pose);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Draws one pass over `region` of the frame (the camera's principal point shifted into it) and queues the read-back of its layers. */
+  private drawPass(stage: ProductStage, pose: CameraPose, region: PixelRect, kind: PassKind, layers: number[], scale = 1): Promise<Uint8Array[]> {
     const k = pose.intrinsics;
     // Continuous pixel coordinates scale exactly: u' = (u - x0) * scale.
     const widthPx = Math.ceil(region.widthPx * scale);
@@ -163,9 +191,9 @@ export class LayerRenderer {
       renderer.setRenderTarget(target);
       this.gpu.tick();
       renderer.render(stage.scene, this.camera);
-      const out: Uint8Array[] = [];
-      for (const layer of layers) out.push((await renderer.readRenderTargetPixelsAsync(target, 0, 0, widthPx, heightPx, layer)) as Uint8Array);
-      return out;
+      // three.js submits each copy before it awaits the mapping: the copies are queued right here.
+      const reads = layers.map((layer) => renderer.readRenderTargetPixelsAsync(target, 0, 0, widthPx, heightPx, layer) as Promise<Uint8Array>);
+      return Promise.all(reads);
     } finally {
       stage.scene.overrideMaterial = null;
       renderer.setMRT(mrtNode);
@@ -179,9 +207,9 @@ export class LayerRenderer {
    * more on a CPU rasterizer, and only the silhouette needs it against footage); the shadow catcher is drawn
    * alone, not multisampled (soft shadows need none), over the region product and shadows can cover.
    */
-  private async renderNow(stage: ProductStage, pose: CameraPose): Promise<RenderedLayers> {
+  private recordPasses(stage: ProductStage, pose: CameraPose): Promise<RenderedPasses | undefined> {
     const region = this.stepped(stage.screenRegion(pose, this.opts.regionMarginPx, 'all'), pose);
-    if (region.widthPx === 0 || region.heightPx === 0) return emptyLayers(pose.frameIndex, pose.intrinsics.widthPx, pose.intrinsics.heightPx);
+    if (region.widthPx === 0 || region.heightPx === 0) return Promise.resolve(undefined);
     const productRegion = this.stepped(stage.screenRegion(pose, this.opts.regionMarginPx, 'product'), pose);
     const eye = cameraCentre(pose);
     const m = pose.cameraToWorldOpenCv;
@@ -196,17 +224,26 @@ export class LayerRenderer {
     try {
       // Product passes first: static shadow maps are drawn on the first render, and need the product.
       stage.showOnly('product');
-      let product: { region: PixelRect; color: Uint8Array; aux: Uint8Array; coverage?: Uint8Array } = { region: productRegion, color: new Uint8Array(0), aux: new Uint8Array(0) };
+      let productReads: Promise<Uint8Array[]> = Promise.resolve([new Uint8Array(0), new Uint8Array(0)]);
+      let coverageRead: Promise<Uint8Array[] | undefined> = Promise.resolve(undefined);
       if (productRegion.widthPx > 0) {
-        const [color, aux] = await this.drawPass(stage, pose, productRegion, 'layers', [0, 1]);
-        const coverage = this.opts.samples > 1 ? (await this.drawPass(stage, pose, productRegion, 'coverage', [0]))[0] : undefined;
-        product = { region: productRegion, color, aux, coverage };
+        productReads = this.drawPass(stage, pose, productRegion, 'layers', [0, 1]);
+        if (this.opts.samples > 1) coverageRead = this.drawPass(stage, pose, productRegion, 'coverage', [0]);
       }
       stage.showOnly('shadow');
       const scale = this.opts.shadowScale;
-      const [shadowAux] = await this.drawPass(stage, pose, region, 'shadow', [0], scale);
-      const shadow = { widthPx: Math.ceil(region.widthPx * scale), heightPx: Math.ceil(region.heightPx * scale), aux: shadowAux, scale };
-      return assembleLayers(pose, region, product, shadow, range.nearM, range.farM);
+      const shadowRead = this.drawPass(stage, pose, region, 'shadow', [0], scale);
+      const { frameIndex, intrinsics } = pose;
+      return Promise.all([productReads, coverageRead, shadowRead]).then(([[color, aux], coverage, [shadowAux]]) => ({
+        frameIndex,
+        frameWidthPx: intrinsics.widthPx,
+        frameHeightPx: intrinsics.heightPx,
+        region,
+        product: { region: productRegion, color, aux, coverage: coverage?.[0] },
+        shadow: { widthPx: Math.ceil(region.widthPx * scale), heightPx: Math.ceil(region.heightPx * scale), aux: shadowAux, scale },
+        nearM: range.nearM,
+        farM: range.farM,
+      }));
     } finally {
       stage.showOnly('product');
     }
@@ -229,14 +266,8 @@ export class LayerRenderer {
  * and 16-bit depth from its shading pass, with alpha scaled by the multisampled coverage at the silhouette
  * (where the pixel centre missed the product, colour and depth come from the covered neighbours).
  */
-export function assembleLayers(
-  pose: CameraPose,
-  region: PixelRect,
-  product: { region: PixelRect; color: Uint8Array; aux: Uint8Array; coverage?: Uint8Array },
-  shadow: { widthPx: number; heightPx: number; aux: Uint8Array; scale: number },
-  nearM: number,
-  farM: number,
-): RenderedLayers {
+export function assembleLayers(passes: RenderedPasses): RenderedLayers {
+  const { region, product, shadow, nearM, farM } = passes;
   const pixels = region.widthPx * region.heightPx;
   const colorPremultiplied = new Uint8Array(pixels * 4);
   const productMask = new Uint8Array(pixels);
@@ -287,8 +318,8 @@ export function assembleLayers(
       depth[dst] = nearest;
     }
   }
-  const { frameIndex, intrinsics } = pose;
-  return { frameIndex, frameWidthPx: intrinsics.widthPx, frameHeightPx: intrinsics.heightPx, region, colorPremultiplied, productMask, shadowMask, depth };
+  const { frameIndex, frameWidthPx, frameHeightPx } = passes;
+  return { frameIndex, frameWidthPx, frameHeightPx, region, colorPremultiplied, productMask, shadowMask, depth };
 }
 
 /** Bilinear upsampling of the red channel of an RGBA8 image rendered at `scale` of the output size. */

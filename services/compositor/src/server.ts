@@ -1,6 +1,6 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { CompositorService, PixelFormat, type CompositeRequest, type CompositeResponse, type CompositorServer } from '@vanelia/proto';
-import { VaneliaError, fromRgbFrame, observeBatch, toRgbFrame, stageQueueDepth, streamHandler, writeMessage, type Logger, type ServiceRegistration } from '@vanelia/runtime';
+import { CompositorService, type CompositeRequest, type CompositeResponse, type CompositorServer } from '@vanelia/proto';
+import { VaneliaError, observeBatch, stageQueueDepth, streamHandler, writeMessage, type Logger, type ServiceRegistration } from '@vanelia/runtime';
 import { passThroughSession, type CompositeJobSession, type OpenCompositeJob } from './job-session';
 
 export interface CompositorServerOptions {
@@ -9,21 +9,8 @@ export interface CompositorServerOptions {
   openJob?: OpenCompositeJob;
 }
 
-/**
- * Sessions composite RGB8; frames may arrive as I420 (the mesh's transport format): convert on the way in
- * and send composites back in the format they came in.
- */
-function withRgbFrames(session: CompositeJobSession): CompositeJobSession {
-  return {
-    async compositeBatch(batch) {
-      const format = batch.frames[0]?.format ?? PixelFormat.PIXEL_FORMAT_RGB8;
-      const response = await session.compositeBatch({ ...batch, frames: batch.frames.map((f) => toRgbFrame('compositor', f)) });
-      if (format === PixelFormat.PIXEL_FORMAT_RGB8) return response;
-      return { ...response, frames: response.frames.map((f) => ({ ...f, composite: f.composite && fromRgbFrame('compositor', f.composite, format) })) };
-    },
-    close: () => session.close(),
-  };
-}
+/** Batches of one stream worked on at once (the gateway sends the next batch while one is worked on). */
+const BATCHES_IN_FLIGHT = 2;
 
 /** Adapts compositing sessions to vanelia.v1.Compositor: one session per stream, one answer per batch. */
 export function compositorService(options: CompositorServerOptions): ServiceRegistration {
@@ -31,27 +18,39 @@ export function compositorService(options: CompositorServerOptions): ServiceRegi
   const implementation: CompositorServer = {
     composite: streamHandler(ctx, 'Composite', async (call: ServerDuplexStream<CompositeRequest, CompositeResponse>) => {
       let session: CompositeJobSession | undefined;
+      // Answers are written in order; the next batch is started while earlier ones are still worked on.
+      let answered: Promise<void> = Promise.resolve();
+      const inFlight: Promise<void>[] = [];
       try {
         for await (const message of call as AsyncIterable<CompositeRequest>) {
           const payload = message.payload;
           if (payload?.$case === 'config') {
             if (session) throw new VaneliaError('compositor', 'PROTOCOL', 'Composite got a second config message.');
             const config = payload.value;
-            session = config.productPath && options.openJob ? withRgbFrames(await options.openJob(config)) : passThroughSession(config);
+            session = config.productPath && options.openJob ? await options.openJob(config) : passThroughSession(config);
           } else if (payload?.$case === 'batch') {
             if (!session) throw new VaneliaError('compositor', 'PROTOCOL', 'Composite got frames before its config.');
+            const batch = payload.value;
             const started = performance.now();
             stageQueueDepth.inc({ stage: 'composite' });
-            try {
-              const response = await session.compositeBatch(payload.value);
-              observeBatch('composite', payload.value.frames.length, (performance.now() - started) / 1000);
-              await writeMessage(call, response);
-            } finally {
-              stageQueueDepth.dec({ stage: 'composite' });
-            }
+            const response = session.compositeBatch(batch);
+            response.catch(() => undefined); // awaited in order below
+            answered = answered.then(async () => {
+              try {
+                const answer = await response;
+                observeBatch('composite', batch.frames.length, (performance.now() - started) / 1000);
+                await writeMessage(call, answer);
+              } finally {
+                stageQueueDepth.dec({ stage: 'composite' });
+              }
+            });
+            inFlight.push(answered);
+            if (inFlight.length >= BATCHES_IN_FLIGHT) await inFlight.shift();
           }
         }
+        await answered;
       } finally {
+        await answered.catch(() => undefined);
         await session?.close();
       }
     }),
