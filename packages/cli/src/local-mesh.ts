@@ -1,6 +1,8 @@
 import { DEFAULT_PORTS, REPO_ROOT, waitForServing, type ServiceName } from '@vanelia/runtime';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const MESH_SERVICES: ServiceName[] = ['decoder', 'pose', 'compositor', 'inpaint', 'gateway'];
@@ -18,6 +20,11 @@ export interface LocalMeshOptions {
   onLog?: (service: ServiceName, line: string) => void;
   /** How long to wait for every service to report SERVING. */
   startTimeoutMs?: number;
+  /**
+   * Frames between the services through a shared-memory folder (made under /dev/shm, removed on stop)
+   * instead of inside the gRPC messages (default true; the gRPC path is the same).
+   */
+  frameMemory?: boolean;
 }
 
 export interface ServiceProcess {
@@ -29,6 +36,8 @@ export interface ServiceProcess {
 
 export interface LocalMesh {
   gatewayAddress: string;
+  /** The services' frame memory folder ('' when off). */
+  frameMemoryDir: string;
   services: Record<ServiceName, ServiceProcess>;
   /** SIGTERM to every service (they drain), then waits for them to exit. */
   stop(): Promise<void>;
@@ -88,6 +97,15 @@ export async function spawnServiceProcess(name: ServiceName, env: Record<string,
   return { process: child, ...bound };
 }
 
+/** A new folder for one mesh's frame memory: in /dev/shm (tmpfs) where there is one, else the temp folder. */
+async function makeFrameMemoryDir(): Promise<string> {
+  if (existsSync('/dev/shm')) {
+    const made = await mkdtemp(join('/dev/shm', 'vanelia-frames-')).catch(() => undefined);
+    if (made) return made;
+  }
+  return mkdtemp(join(tmpdir(), 'vanelia-frames-'));
+}
+
 /**
  * Starts the whole mesh locally as separate processes on loopback: the same gRPC path as in Kubernetes,
  * with the gateway pointed at the other four. Services bind port 0 (no race between choosing a free
@@ -103,6 +121,7 @@ export async function startLocalMesh(options: LocalMeshOptions): Promise<LocalMe
   const showLogs = process.env.VANELIA_MESH_LOGS === '1';
   const timeoutMs = options.startTimeoutMs ?? 60_000;
   const services = {} as Record<ServiceName, ServiceProcess>;
+  const frameMemoryDir = options.frameMemory === false ? '' : await makeFrameMemoryDir();
 
   const launch = async (name: ServiceName): Promise<ServiceProcess> => {
     const env: Record<string, string> = {
@@ -114,6 +133,7 @@ export async function startLocalMesh(options: LocalMeshOptions): Promise<LocalMe
       VANELIA_POSE_ADDR: address('pose'),
       VANELIA_COMPOSITOR_ADDR: address('compositor'),
       VANELIA_INPAINT_ADDR: address('inpaint'),
+      VANELIA_FRAME_MEMORY_DIR: frameMemoryDir,
       ...options.env,
       ...options.serviceEnv?.[name],
     };
@@ -138,16 +158,19 @@ export async function startLocalMesh(options: LocalMeshOptions): Promise<LocalMe
     await Promise.all(MESH_SERVICES.map(waitServing));
   } catch (error) {
     for (const service of Object.values(services)) service.process.kill('SIGKILL');
+    if (frameMemoryDir) await rm(frameMemoryDir, { recursive: true, force: true });
     throw error;
   }
 
   return {
     gatewayAddress: address('gateway'),
+    frameMemoryDir,
     services,
     async stop() {
       // The gateway first, so no new work is sent to stages that are draining.
       await stopProcess(services.gateway.process);
       await Promise.all(MESH_SERVICES.filter((n) => n !== 'gateway').map((n) => stopProcess(services[n].process)));
+      if (frameMemoryDir) await rm(frameMemoryDir, { recursive: true, force: true });
     },
     async restart(name) {
       await stopProcess(services[name].process);

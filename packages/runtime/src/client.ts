@@ -1,6 +1,10 @@
 import { credentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ServiceDefinition } from '@grpc/grpc-js';
+import type { StageName } from './errors';
+import { frameMemoryFromEnv, type FrameMemory } from './frame-memory';
+import { frameClientInterceptor } from './frame-transport';
 import { fastDefinitionFor } from './frame-wire';
 import { meshClientOptions } from './grpc-options';
+import type { Logger } from './logger';
 
 type ClientConstructor<C> = (new (address: string, creds: ChannelCredentials, options?: object) => C) & { service?: ServiceDefinition; serviceName?: string };
 
@@ -18,13 +22,24 @@ function fastConstructor<C>(Ctor: ClientConstructor<C>): ClientConstructor<C> {
   return fast as unknown as ClientConstructor<C>;
 }
 
+export interface MeshClientOptions {
+  /** Frame memory shared with co-located servers; default: the one VANELIA_FRAME_MEMORY_DIR names; null: off. */
+  frameMemory?: FrameMemory | null;
+  /** Stage named in errors about received frames. */
+  stage?: StageName;
+  logger?: Logger;
+}
+
 /**
  * A client of one mesh service. `address` may be "host:port" or a resolver target such as
  * "dns:///decoder-headless.vanelia.svc:50051" (round-robin over every replica the name resolves to).
+ * Frames go through the shared frame memory when the server shares it (frame-transport.ts).
  */
-export function createMeshClient<C extends Client>(Ctor: ClientConstructor<C>, address: string, creds = credentials.createInsecure()): C {
+export function createMeshClient<C extends Client>(Ctor: ClientConstructor<C>, address: string, creds = credentials.createInsecure(), options: MeshClientOptions = {}): C {
   const Fast = fastConstructor(Ctor);
-  return new Fast(address, creds, meshClientOptions());
+  const stage = options.stage ?? 'gateway';
+  const memory = options.frameMemory === undefined ? frameMemoryFromEnv(stage) : (options.frameMemory ?? undefined);
+  return new Fast(address, creds, { ...meshClientOptions(), interceptors: [frameClientInterceptor({ stage, memory, logger: options.logger })] });
 }
 
 /** Resolves once the client's channel is connected, or rejects after `timeoutMs`. */

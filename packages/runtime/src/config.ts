@@ -44,6 +44,13 @@ export const env = {
       if (!(values as readonly string[]).includes(raw)) throw invalid(name, raw, `one of ${values.join(', ')}`);
       return raw as T;
     },
+  absolutePath:
+    (fallback: string): EnvParser<string> =>
+    (raw, name) => {
+      if (raw === undefined || raw === '') return fallback;
+      if (!raw.startsWith('/')) throw invalid(name, raw, 'an absolute path');
+      return raw;
+    },
   list:
     (fallback: string[] = []): EnvParser<string[]> =>
     (raw) =>
@@ -97,7 +104,24 @@ export function baseServiceSchema(stage: Exclude<StageName, 'cli'>) {
     VANELIA_STORAGE_ROOT: env.string('/var/lib/vanelia'),
     VANELIA_LOG_LEVEL: env.oneOf<LogLevel>(['debug', 'info', 'warn', 'error', 'silent'], 'info'),
     VANELIA_SHUTDOWN_GRACE_MS: env.int(30_000, { min: 0 }),
+    ...frameMemorySchema(),
   };
 }
+
+/**
+ * The shared-memory frame transport (frame-memory.ts): a folder that processes on one machine share
+ * (tmpfs); unset = off, frames travel inside the gRPC messages.
+ */
+export function frameMemorySchema() {
+  return {
+    VANELIA_FRAME_MEMORY_DIR: env.absolutePath(''),
+    // Frame files older than this were never read (their receiver died): the sweeper deletes them.
+    VANELIA_FRAME_MEMORY_MAX_AGE_MS: env.int(10 * 60_000, { min: 1000 }),
+    // Bytes of one call's frames that may wait unread in the folder before the sender waits (backpressure).
+    VANELIA_FRAME_MEMORY_CALL_BYTES: env.int(128 * 1024 * 1024, { min: 1024 * 1024 }),
+  };
+}
+
+export type FrameMemoryConfig = ConfigOf<ReturnType<typeof frameMemorySchema>>;
 
 export type BaseServiceConfig = ConfigOf<ReturnType<typeof baseServiceSchema>>;

@@ -10,6 +10,7 @@ import {
   RefineReport,
   TrackConfig,
   VideoInfo,
+  type Frame,
 } from '@vanelia/proto';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 
@@ -30,6 +31,8 @@ type Field =
   | { no: number; name: string; kind: 'message'; of: Schema | SmallMessage; repeated?: boolean; oneof?: string };
 
 type Schema = { fields: Field[]; create: () => any };
+/** A message layout the fast codec reads and writes. */
+export type WireSchema = Schema;
 
 const isSchema = (of: Schema | SmallMessage): of is Schema => (of as Schema).fields !== undefined;
 
@@ -243,8 +246,17 @@ export function decodeFast(schema: Schema, buf: Buffer, start = 0, end = buf.len
   return message;
 }
 
+export const FRAME_MEMORY_REF_SCHEMA: Schema = {
+  create: () => ({ path: '', lengthBytes: 0 }),
+  fields: [
+    { no: 1, name: 'path', kind: 'string' },
+    // uint64: the same varint as a non-negative int64.
+    { no: 2, name: 'lengthBytes', kind: 'int64' },
+  ],
+};
+
 export const FRAME_SCHEMA: Schema = {
-  create: () => ({ index: 0, widthPx: 0, heightPx: 0, format: 0, data: Buffer.alloc(0), ptsUs: 0 }),
+  create: () => ({ index: 0, widthPx: 0, heightPx: 0, format: 0, data: Buffer.alloc(0), ptsUs: 0, memoryRef: undefined }),
   fields: [
     { no: 1, name: 'index', kind: 'uint32' },
     { no: 2, name: 'widthPx', kind: 'uint32' },
@@ -252,6 +264,7 @@ export const FRAME_SCHEMA: Schema = {
     { no: 4, name: 'format', kind: 'enum' },
     { no: 5, name: 'data', kind: 'bytes' },
     { no: 6, name: 'ptsUs', kind: 'int64' },
+    { no: 7, name: 'memoryRef', kind: 'message', of: FRAME_MEMORY_REF_SCHEMA },
   ],
 };
 
@@ -310,8 +323,9 @@ export const FAST_SCHEMAS = {
 };
 
 type Side = 'request' | 'response';
+type MethodSchemas = Partial<Record<Side, Schema>>;
 
-function withFastCodec<D extends Record<string, any>>(definition: D, methods: Partial<Record<keyof D, Partial<Record<Side, Schema>>>>): D {
+function withFastCodec<D extends Record<string, any>>(definition: D, methods: Partial<Record<keyof D, MethodSchemas>>): D {
   const out: Record<string, any> = {};
   for (const [name, method] of Object.entries(definition)) {
     const fast = methods[name as keyof D];
@@ -324,9 +338,13 @@ function withFastCodec<D extends Record<string, any>>(definition: D, methods: Pa
       out[name].responseSerialize = (value: unknown) => encodeFast(fast.response!, value);
       out[name].responseDeserialize = (buf: Buffer) => decodeFast(fast.response!, buf);
     }
+    if (fast) FRAME_METHODS.set(method.path, fast);
   }
   return out as D;
 }
+
+/** The frame-carrying methods by path ("/vanelia.v1.Decoder/Decode"): which side's messages carry frames. */
+const FRAME_METHODS = new Map<string, MethodSchemas>();
 
 /** The mesh's service definitions with the fast frame codec on every frame-carrying method. */
 export const FAST_DEFINITIONS: Record<string, ServiceDefinition> = {
@@ -336,9 +354,47 @@ export const FAST_DEFINITIONS: Record<string, ServiceDefinition> = {
   'vanelia.v1.Inpaint': withFastCodec(InpaintService, { refine: { request: FAST_SCHEMAS.refineRequest, response: FAST_SCHEMAS.refineResponse } }),
 };
 
+/** The schemas of a frame-carrying method's messages, by its path; undefined for other methods. */
+export function frameMethodSchemas(path: string): MethodSchemas | undefined {
+  return FRAME_METHODS.get(path);
+}
+
 /** The fast definition for a generated one (matched by its first method's path), or the same one. */
 export function fastDefinitionFor(definition: ServiceDefinition): ServiceDefinition {
   const firstPath = (Object.values(definition)[0] as { path?: string } | undefined)?.path ?? '';
   const serviceName = firstPath.split('/')[1] ?? '';
   return FAST_DEFINITIONS[serviceName] ?? definition;
+}
+
+/**
+ * `message` with every frame it carries (per `schema`) replaced by `fn(frame)`. Objects on the way to a
+ * changed frame are copied, the rest shared: the caller's message is never changed (a batch sent again to
+ * another replica is serialised again from its own bytes). Frames inside generated-code parts (a
+ * CompositeConfig's light frames) are not visited.
+ */
+export function mapFrames(schema: Schema, message: any, fn: (frame: Frame) => Frame): any {
+  let out = message;
+  const set = (key: string, value: unknown): void => {
+    if (out === message) out = { ...message };
+    out[key] = value;
+  };
+  for (const field of schema.fields) {
+    if (field.kind !== 'message' || !isSchema(field.of)) continue;
+    const of = field.of;
+    const map = (value: any): any => (value === undefined || value === null ? value : of === FRAME_SCHEMA ? fn(value) : mapFrames(of, value, fn));
+    if (field.oneof) {
+      const union = message[field.oneof];
+      if (!union || union.$case !== field.name) continue;
+      const value = map(union.value);
+      if (value !== union.value) set(field.oneof, { $case: field.name, value });
+    } else if (field.repeated) {
+      const values: unknown[] = message[field.name] ?? [];
+      const mapped = values.map(map);
+      if (mapped.some((v, i) => v !== values[i])) set(field.name, mapped);
+    } else {
+      const value = map(message[field.name]);
+      if (value !== message[field.name]) set(field.name, value);
+    }
+  }
+  return out;
 }

@@ -27,6 +27,7 @@ export function rgbFrame(index: number, widthPx: number, heightPx: number, data:
     format: PixelFormat.PIXEL_FORMAT_RGB8,
     data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
     ptsUs,
+    memoryRef: undefined,
   };
 }
 
@@ -39,6 +40,7 @@ export function grayFrame(index: number, widthPx: number, heightPx: number, data
     format: PixelFormat.PIXEL_FORMAT_GRAY8,
     data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
     ptsUs: 0,
+    memoryRef: undefined,
   };
 }
 

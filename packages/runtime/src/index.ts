@@ -11,4 +11,6 @@ export * from './storage';
 export * from './health-client';
 export * from './paths';
 export * from './frame-wire';
+export * from './frame-memory';
+export * from './frame-transport';
 export * from './pixel-convert';

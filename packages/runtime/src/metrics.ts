@@ -67,6 +67,19 @@ export const serviceReady = new Gauge({
   registers: [registry],
 });
 
+export const frameBytes = new Counter({
+  name: 'vanelia_frame_bytes_total',
+  help: 'Frame bytes this process sent to another, by transport: memory (a file in the shared frame memory folder) or inline (inside the gRPC message).',
+  labelNames: ['transport'] as const,
+  registers: [registry],
+});
+
+export const frameMemorySwept = new Counter({
+  name: 'vanelia_frame_memory_swept_files_total',
+  help: 'Frame files the sweeper deleted because nobody read them in time (their receiver went away).',
+  registers: [registry],
+});
+
 /** Records one processed batch of a stage. */
 export function observeBatch(stage: string, frames: number, seconds: number): void {
   stageFrames.inc({ stage }, frames);

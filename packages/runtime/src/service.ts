@@ -5,6 +5,8 @@ import { HealthImplementation } from 'grpc-health-check';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BaseServiceConfig } from './config';
+import { frameMemoryFor, type FrameMemory } from './frame-memory';
+import { frameServerInterceptor } from './frame-transport';
 import { fastDefinitionFor } from './frame-wire';
 import type { StageName } from './errors';
 import { meshChannelOptions } from './grpc-options';
@@ -39,6 +41,8 @@ export interface StartServiceOptions {
   onStopped?: () => Promise<void>;
   /** Install SIGTERM/SIGINT handlers that drain and exit (default true; off in tests). */
   handleSignals?: boolean;
+  /** Frame memory shared with co-located peers; default: the one the config names; null: off. */
+  frameMemory?: FrameMemory | null;
 }
 
 export interface RunningService {
@@ -69,10 +73,12 @@ function reflectionFor(logger: Logger): ReflectionService | undefined {
 /**
  * Starts a mesh service: gRPC with health (grpc.health.v1, SERVING only once `checkReady` says so),
  * reflection, keepalive and large-message limits; `/metrics` and `/healthz` over HTTP; SIGTERM drains.
+ * Frames go through the shared frame memory with clients that share it (frame-transport.ts).
  */
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
   const { name, config, logger } = options;
-  const server = new Server(meshChannelOptions());
+  const memory = options.frameMemory === undefined ? frameMemoryFor(config, name) : (options.frameMemory ?? undefined);
+  const server = new Server({ ...meshChannelOptions(), interceptors: [frameServerInterceptor({ stage: name, memory, logger })] });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   for (const service of options.services) {
     health.setStatus(service.fullName, 'NOT_SERVING');

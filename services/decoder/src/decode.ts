@@ -68,7 +68,7 @@ export async function* decodeFrames(path: string, info: VideoInfo, options: Deco
         offset += take;
         if (filled === frameBytes) {
           if (index >= o.startFrame && (o.endFrame === 0 || index < o.endFrame)) {
-            batch.push({ index, widthPx: info.widthPx, heightPx: info.heightPx, format: o.format, data: current, ptsUs: Math.round(index * frameUs) });
+            batch.push({ index, widthPx: info.widthPx, heightPx: info.heightPx, format: o.format, data: current, ptsUs: Math.round(index * frameUs), memoryRef: undefined });
             if (batch.length === o.batchSize) {
               yield batch;
               batch = [];

@@ -84,6 +84,19 @@ export interface Frame {
   data: Buffer;
   /** Presentation time in microseconds from the stream start. */
   ptsUs: number;
+  /**
+   * Set instead of `data` between processes that share a frame memory folder (tmpfs): the bytes are in
+   * a file there, which the receiver reads and removes. Never sent to a peer of another memory domain.
+   */
+  memoryRef: FrameMemoryRef | undefined;
+}
+
+/** Where a frame's bytes wait in the shared frame memory folder. */
+export interface FrameMemoryRef {
+  /** Path of the file relative to the folder ("frames/<sender instance>/<sequence>"); no "..", no leading "/". */
+  path: string;
+  /** Size of the file: the frame's byte length. */
+  lengthBytes: number;
 }
 
 /** Frames travel between stages in batches; a batch id is stable across retries so work is idempotent. */
@@ -103,7 +116,7 @@ export interface PixelBox {
 }
 
 function createBaseFrame(): Frame {
-  return { index: 0, widthPx: 0, heightPx: 0, format: 0, data: Buffer.alloc(0), ptsUs: 0 };
+  return { index: 0, widthPx: 0, heightPx: 0, format: 0, data: Buffer.alloc(0), ptsUs: 0, memoryRef: undefined };
 }
 
 export const Frame: MessageFns<Frame> = {
@@ -125,6 +138,9 @@ export const Frame: MessageFns<Frame> = {
     }
     if (message.ptsUs !== 0) {
       writer.uint32(48).int64(message.ptsUs);
+    }
+    if (message.memoryRef !== undefined) {
+      FrameMemoryRef.encode(message.memoryRef, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -190,6 +206,14 @@ export const Frame: MessageFns<Frame> = {
             message.ptsUs = longToNumber(reader.int64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.memoryRef = FrameMemoryRef.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -222,6 +246,11 @@ export const Frame: MessageFns<Frame> = {
         : isSet(object.pts_us)
         ? globalThis.Number(object.pts_us)
         : 0,
+      memoryRef: isSet(object.memoryRef)
+        ? FrameMemoryRef.fromJSON(object.memoryRef)
+        : isSet(object.memory_ref)
+        ? FrameMemoryRef.fromJSON(object.memory_ref)
+        : undefined,
     };
   },
 
@@ -245,6 +274,9 @@ export const Frame: MessageFns<Frame> = {
     if (message.ptsUs !== 0) {
       obj.ptsUs = Math.round(message.ptsUs);
     }
+    if (message.memoryRef !== undefined) {
+      obj.memoryRef = FrameMemoryRef.toJSON(message.memoryRef);
+    }
     return obj;
   },
 
@@ -259,6 +291,98 @@ export const Frame: MessageFns<Frame> = {
     message.format = object.format ?? 0;
     message.data = object.data ?? Buffer.alloc(0);
     message.ptsUs = object.ptsUs ?? 0;
+    message.memoryRef = (object.memoryRef !== undefined && object.memoryRef !== null)
+      ? FrameMemoryRef.fromPartial(object.memoryRef)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFrameMemoryRef(): FrameMemoryRef {
+  return { path: "", lengthBytes: 0 };
+}
+
+export const FrameMemoryRef: MessageFns<FrameMemoryRef> = {
+  encode(message: FrameMemoryRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.lengthBytes !== 0) {
+      writer.uint32(16).uint64(message.lengthBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FrameMemoryRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFrameMemoryRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.lengthBytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FrameMemoryRef {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      lengthBytes: isSet(object.lengthBytes)
+        ? globalThis.Number(object.lengthBytes)
+        : isSet(object.length_bytes)
+        ? globalThis.Number(object.length_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: FrameMemoryRef): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.lengthBytes !== 0) {
+      obj.lengthBytes = Math.round(message.lengthBytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FrameMemoryRef>): FrameMemoryRef {
+    return FrameMemoryRef.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FrameMemoryRef>): FrameMemoryRef {
+    const message = createBaseFrameMemoryRef();
+    message.path = object.path ?? "";
+    message.lengthBytes = object.lengthBytes ?? 0;
     return message;
   },
 };

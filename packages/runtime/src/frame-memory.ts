@@ -1,0 +1,232 @@
+import type { FrameMemoryRef } from '@vanelia/proto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  closeSync,
+  constants as fsConstants,
+  existsSync,
+  fstatSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmdirSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { frameMemorySchema, loadConfig, type FrameMemoryConfig } from './config';
+import { VaneliaError, type StageName } from './errors';
+import { frameMemorySwept } from './metrics';
+
+/**
+ * Frame bytes through a folder that processes on one machine share (tmpfs: /dev/shm, a memory-backed
+ * emptyDir), instead of through gRPC messages: the sender writes a frame into a new file and sends its
+ * path; the receiver reads the file and removes it. A random id in `<dir>/domain` names the folder, so
+ * two processes know they share it only when they read the same id (frame-transport.ts negotiates it).
+ */
+
+export interface FrameMemoryOptions {
+  /** Frame files older than this were never read (their receiver died): the sweeper deletes them. */
+  maxAgeMs?: number;
+  /** How often the sweeper runs (it also runs once when the folder is opened). */
+  sweepIntervalMs?: number;
+  /** Bytes of one call's frames that may wait unread in the folder before its sender waits. */
+  callBytes?: number;
+}
+
+export const FRAME_MEMORY_DEFAULTS: Required<FrameMemoryOptions> = {
+  maxAgeMs: 10 * 60_000,
+  sweepIntervalMs: 60_000,
+  callBytes: 128 * 1024 * 1024,
+};
+
+const DOMAIN_PATTERN = /^[0-9a-f-]{36}$/;
+/** What a sender writes: frames/<instance>/<sequence>. Anything else from a peer is refused. */
+const REF_PATTERN = /^frames\/[0-9a-f-]{1,64}\/[0-9]{1,16}$/;
+
+/** The folder's id: read from `<dir>/domain`, or created there atomically by the first process. */
+function readOrCreateDomain(stage: StageName, dir: string): string {
+  const path = join(dir, 'domain');
+  const read = (): string => {
+    const id = readFileSync(path, 'utf8').trim();
+    if (!DOMAIN_PATTERN.test(id)) throw new VaneliaError(stage, 'FRAME_MEMORY_DOMAIN', `${path} does not hold a frame memory domain id.`, { code: 'FAILED_PRECONDITION' });
+    return id;
+  };
+  if (existsSync(path)) return read();
+  const id = randomUUID();
+  const tmp = join(dir, `.domain-${process.pid}-${randomBytes(4).toString('hex')}`);
+  writeFileSync(tmp, `${id}\n`);
+  try {
+    linkSync(tmp, path); // fails when another process got there first: then its id is the folder's
+    return id;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return read();
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
+export class FrameMemory {
+  /** The folder's id: equal ids mean the same folder. */
+  readonly domain: string;
+  readonly options: Required<FrameMemoryOptions>;
+  private readonly instance: string;
+  private sequence = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  /** Opens (creating if needed) the folder and starts its sweeper; fails with a clear error if unusable. */
+  constructor(
+    readonly dir: string,
+    options: FrameMemoryOptions = {},
+    private readonly stage: StageName = 'gateway',
+  ) {
+    this.options = { ...FRAME_MEMORY_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+    try {
+      mkdirSync(join(dir, 'frames'), { recursive: true });
+      this.domain = readOrCreateDomain(stage, dir);
+    } catch (error) {
+      if (error instanceof VaneliaError) throw error;
+      throw new VaneliaError(stage, 'FRAME_MEMORY_DIR', `cannot use ${dir} as the frame memory folder (VANELIA_FRAME_MEMORY_DIR): ${(error as Error).message}.`, { code: 'FAILED_PRECONDITION', cause: error });
+    }
+    this.instance = `${process.pid.toString(16)}-${randomBytes(6).toString('hex')}`;
+    this.sweep();
+    this.timer = setInterval(() => this.sweep(), this.options.sweepIntervalMs).unref();
+  }
+
+  private get instanceDir(): string {
+    return join(this.dir, 'frames', this.instance);
+  }
+
+  /** Writes one frame's bytes into a new file; returns its ref. */
+  write(data: Uint8Array): FrameMemoryRef {
+    const path = `frames/${this.instance}/${this.sequence++}`;
+    try {
+      writeFileSync(join(this.dir, path), data, { flag: 'wx' });
+    } catch (error) {
+      // The sweeper may have removed this process's folder while it sent nothing for a long time.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(this.instanceDir, { recursive: true });
+      writeFileSync(join(this.dir, path), data, { flag: 'wx' });
+    }
+    return { path, lengthBytes: data.byteLength };
+  }
+
+  /**
+   * Reads a frame a peer wrote and removes its file. The path must be one a sender writes (inside the
+   * folder, no ".."), the file a regular file of the declared size: otherwise a VaneliaError.
+   */
+  read(ref: FrameMemoryRef): Buffer {
+    if (!REF_PATTERN.test(ref.path)) {
+      throw new VaneliaError(this.stage, 'FRAME_MEMORY_REF', `frame memory path ${JSON.stringify(ref.path.slice(0, 120))} is not a frame file inside the frame memory folder.`);
+    }
+    const path = join(this.dir, ref.path);
+    let fd: number;
+    try {
+      fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    } catch (error) {
+      const gone = (error as NodeJS.ErrnoException).code === 'ENOENT';
+      throw new VaneliaError(
+        this.stage,
+        'FRAME_MEMORY_GONE',
+        gone ? `frame file ${ref.path} is not in the frame memory folder (read already, or swept after ${this.options.maxAgeMs} ms).` : `cannot open frame file ${ref.path}: ${(error as Error).message}.`,
+        { code: 'UNAVAILABLE', retryable: true, cause: error },
+      );
+    }
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) throw new VaneliaError(this.stage, 'FRAME_MEMORY_REF', `frame memory path ${ref.path} is not a regular file.`);
+      if (stat.size !== ref.lengthBytes) {
+        throw new VaneliaError(this.stage, 'FRAME_MEMORY_REF', `frame file ${ref.path} holds ${stat.size} bytes; its ref says ${ref.lengthBytes}.`);
+      }
+      const data = Buffer.allocUnsafe(stat.size);
+      for (let at = 0; at < data.byteLength; ) {
+        const n = readSync(fd, data, at, data.byteLength - at, at);
+        if (n === 0) throw new VaneliaError(this.stage, 'FRAME_MEMORY_REF', `frame file ${ref.path} ended after ${at} bytes.`);
+        at += n;
+      }
+      unlinkSync(path);
+      return data;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Whether a frame file is still waiting for its reader. */
+  unread(ref: FrameMemoryRef): boolean {
+    return existsSync(join(this.dir, ref.path));
+  }
+
+  /** Removes a frame file nobody will read (its call ended); a file already read is fine. */
+  discard(ref: FrameMemoryRef): void {
+    if (!REF_PATTERN.test(ref.path)) return;
+    try {
+      unlinkSync(join(this.dir, ref.path));
+    } catch {
+      // read (and removed) by its receiver meanwhile
+    }
+  }
+
+  /** Deletes frame files older than `maxAgeMs` (and emptied folders of other processes); returns how many files. */
+  sweep(nowMs = Date.now()): number {
+    const framesDir = join(this.dir, 'frames');
+    const list = (dir: string): string[] => {
+      try {
+        return readdirSync(dir);
+      } catch {
+        return [];
+      }
+    };
+    let removed = 0;
+    for (const instance of list(framesDir)) {
+      const dir = join(framesDir, instance);
+      let left = 0;
+      for (const name of list(dir)) {
+        try {
+          if (nowMs - lstatSync(join(dir, name)).mtimeMs > this.options.maxAgeMs) {
+            unlinkSync(join(dir, name));
+            removed += 1;
+          } else left += 1;
+        } catch {
+          // read or swept by another process meanwhile
+        }
+      }
+      if (left === 0 && instance !== this.instance) {
+        try {
+          if (nowMs - lstatSync(dir).mtimeMs > this.options.maxAgeMs) rmdirSync(dir);
+        } catch {
+          // written to again, or removed by another sweeper
+        }
+      }
+    }
+    if (removed > 0) frameMemorySwept.inc(removed);
+    return removed;
+  }
+
+  /** Stops the sweeper. Files still unread stay (a peer may read them after this process exits). */
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
+
+const opened = new Map<string, FrameMemory>();
+
+/** The process's frame memory for a configuration (one a folder), or undefined when the transport is off. */
+export function frameMemoryFor(config: FrameMemoryConfig, stage: StageName = 'gateway'): FrameMemory | undefined {
+  const dir = config.VANELIA_FRAME_MEMORY_DIR;
+  if (dir === '') return undefined;
+  let memory = opened.get(dir);
+  if (!memory) {
+    memory = new FrameMemory(dir, { maxAgeMs: config.VANELIA_FRAME_MEMORY_MAX_AGE_MS, callBytes: config.VANELIA_FRAME_MEMORY_CALL_BYTES }, stage);
+    opened.set(dir, memory);
+  }
+  return memory;
+}
+
+/** The frame memory VANELIA_FRAME_MEMORY_* in the environment describe (clients made outside a service). */
+export function frameMemoryFromEnv(stage: StageName = 'gateway', source: NodeJS.ProcessEnv = process.env): FrameMemory | undefined {
+  return frameMemoryFor(loadConfig(stage, frameMemorySchema(), source), stage);
+}
