@@ -1,7 +1,7 @@
 import { VaneliaError, silentLogger, type Logger } from '@vanelia/runtime';
 import type { CameraPose } from './camera-model';
 import type { CompositeOptions } from './composite';
-import { finishFrame, frameRgb, type FinishTask, type FrameImage } from './frame-finish';
+import { finishFrame, frameRgb, type FinishedFrame, type FinishTask, type FrameImage } from './frame-finish';
 import type { FramePool } from './frame-pool';
 import type { InpaintMaskOptions } from './inpaint-mask';
 import type { LayerRenderer, RenderedLayers, RenderedPasses } from './layer-renderer';
@@ -78,6 +78,8 @@ export interface CompositedFrame {
   region: PixelRect;
   /** The rendered layers (colour, masks, depth) for callers that keep them (the CLI writes them out). */
   layers: RenderedLayers;
+  /** When the frame was recorded, read back and finished (benchmarks, metrics). */
+  timing: FrameTiming;
 }
 
 export class CompositorJob {
@@ -184,8 +186,9 @@ export class CompositorJob {
         })
         .then((result) => {
           const doneAtMs = performance.now();
-          timings[i] = { frameIndex: frame.frameIndex, issuedAtMs, renderWaitMs: renderedAtMs - issuedAtMs, compositeMs: doneAtMs - renderedAtMs, doneAtMs };
-          return result;
+          const timing = { frameIndex: frame.frameIndex, issuedAtMs, renderWaitMs: renderedAtMs - issuedAtMs, compositeMs: doneAtMs - renderedAtMs, doneAtMs };
+          timings[i] = timing;
+          return { ...result, timing };
         })
         .finally(() => this.slots.release());
       done.catch(() => undefined);
@@ -195,7 +198,7 @@ export class CompositorJob {
   }
 
   /** Assembles, composites and masks one frame, in the pool when there is one. */
-  private async finish(frame: FrameInput, pose: CameraPose | undefined, passes: RenderedPasses | undefined): Promise<CompositedFrame> {
+  private async finish(frame: FrameInput, pose: CameraPose | undefined, passes: RenderedPasses | undefined): Promise<FinishedFrame> {
     const sceneDepth = this.depth.get(frame.frameIndex);
     const task: FinishTask = {
       frame: frame.image,

@@ -5,6 +5,7 @@ import { applyCameraPose, cameraCentre, type CameraPose } from './camera-model';
 import { createGpuRenderer, type GpuRenderer, type GpuRendererOptions } from './gpu-renderer';
 import { SRGB8_TO_LINEAR, linearToSrgb8 } from './colour';
 import type { PixelRect, ProductStage } from './product-stage';
+import { Readback, type LayerRead } from './readback';
 
 /**
  * Renders a staged product at one camera and reads the layers back. Every pass writes two layers at once
@@ -74,6 +75,7 @@ export class LayerRenderer {
   private readonly camera = new THREE.PerspectiveCamera();
   private readonly depthNear = uniform(0);
   private readonly depthSpan = uniform(1);
+  private readonly readback: Readback | undefined;
   /** Unlit white, both sides: the coverage pass only needs where geometry is. */
   private readonly coverageMaterial = new THREE.MeshBasicNodeMaterial({ color: 0xffffff, side: THREE.DoubleSide });
 
@@ -82,6 +84,8 @@ export class LayerRenderer {
     private readonly opts: Required<Omit<LayerRendererOptions, keyof GpuRendererOptions>>,
   ) {
     const renderer = gpu.renderer;
+    const backend = (renderer as unknown as { backend: unknown }).backend;
+    this.readback = Readback.supported(backend) ? new Readback(backend as ConstructorParameters<typeof Readback>[0]) : undefined;
     renderer.setClearColor(0x000000, 0);
     renderer.shadowMap.enabled = true;
     renderer.shadowMap.type = THREE.VSMShadowMap;
@@ -168,8 +172,8 @@ export class LayerRenderer {
     }
   }
 
-  /** Draws one pass over `region` of the frame (the camera's principal point shifted into it) and queues the read-back of its layers. */
-  private drawPass(stage: ProductStage, pose: CameraPose, region: PixelRect, kind: PassKind, layers: number[], scale = 1): Promise<Uint8Array[]> {
+  /** Draws one pass over `region` of the frame (the camera's principal point shifted into it); returns the layers to read back. */
+  private drawPass(stage: ProductStage, pose: CameraPose, region: PixelRect, kind: PassKind, layers: number[], scale = 1): LayerRead[] {
     const k = pose.intrinsics;
     // Continuous pixel coordinates scale exactly: u' = (u - x0) * scale.
     const widthPx = Math.ceil(region.widthPx * scale);
@@ -191,9 +195,7 @@ export class LayerRenderer {
       renderer.setRenderTarget(target);
       this.gpu.tick();
       renderer.render(stage.scene, this.camera);
-      // three.js submits each copy before it awaits the mapping: the copies are queued right here.
-      const reads = layers.map((layer) => renderer.readRenderTargetPixelsAsync(target, 0, 0, widthPx, heightPx, layer) as Promise<Uint8Array>);
-      return Promise.all(reads);
+      return layers.map((layer) => ({ target, layer, widthPx, heightPx }));
     } finally {
       stage.scene.overrideMaterial = null;
       renderer.setMRT(mrtNode);
@@ -224,29 +226,44 @@ export class LayerRenderer {
     try {
       // Product passes first: static shadow maps are drawn on the first render, and need the product.
       stage.showOnly('product');
-      let productReads: Promise<Uint8Array[]> = Promise.resolve([new Uint8Array(0), new Uint8Array(0)]);
-      let coverageRead: Promise<Uint8Array[] | undefined> = Promise.resolve(undefined);
+      const reads: LayerRead[] = [];
       if (productRegion.widthPx > 0) {
-        productReads = this.drawPass(stage, pose, productRegion, 'layers', [0, 1]);
-        if (this.opts.samples > 1) coverageRead = this.drawPass(stage, pose, productRegion, 'coverage', [0]);
+        reads.push(...this.drawPass(stage, pose, productRegion, 'layers', [0, 1]));
+        if (this.opts.samples > 1) reads.push(...this.drawPass(stage, pose, productRegion, 'coverage', [0]));
       }
       stage.showOnly('shadow');
       const scale = this.opts.shadowScale;
-      const shadowRead = this.drawPass(stage, pose, region, 'shadow', [0], scale);
+      reads.push(...this.drawPass(stage, pose, region, 'shadow', [0], scale));
       const { frameIndex, intrinsics } = pose;
-      return Promise.all([productReads, coverageRead, shadowRead]).then(([[color, aux], coverage, [shadowAux]]) => ({
-        frameIndex,
-        frameWidthPx: intrinsics.widthPx,
-        frameHeightPx: intrinsics.heightPx,
-        region,
-        product: { region: productRegion, color, aux, coverage: coverage?.[0] },
-        shadow: { widthPx: Math.ceil(region.widthPx * scale), heightPx: Math.ceil(region.heightPx * scale), aux: shadowAux, scale },
-        nearM: range.nearM,
-        farM: range.farM,
-      }));
+      return this.read(reads).then((bytes) => {
+        const shadowAux = bytes.pop()!;
+        const [color = new Uint8Array(0), aux = new Uint8Array(0), coverage] = bytes;
+        return {
+          frameIndex,
+          frameWidthPx: intrinsics.widthPx,
+          frameHeightPx: intrinsics.heightPx,
+          region,
+          product: { region: productRegion, color, aux, coverage },
+          shadow: { widthPx: Math.ceil(region.widthPx * scale), heightPx: Math.ceil(region.heightPx * scale), aux: shadowAux, scale },
+          nearM: range.nearM,
+          farM: range.farM,
+        };
+      });
     } finally {
       stage.showOnly('product');
     }
+  }
+
+  /**
+   * Queues the copies of these layers now (before any later frame draws into the same targets) and
+   * resolves with their bytes: through reused staging buffers, or three.js's own read-back when the
+   * backend does not expose its device.
+   */
+  private read(layers: LayerRead[]): Promise<Uint8Array[]> {
+    if (this.readback) return this.readback.read(layers);
+    const renderer = this.gpu.renderer;
+    // three.js submits each copy before it awaits the mapping: the copies are queued right here.
+    return Promise.all(layers.map((l) => renderer.readRenderTargetPixelsAsync(l.target, 0, 0, l.widthPx, l.heightPx, l.layer) as Promise<Uint8Array>));
   }
 
   private releaseTargets(): void {
@@ -255,6 +272,7 @@ export class LayerRenderer {
   }
 
   dispose(): void {
+    this.readback?.dispose();
     this.releaseTargets();
     this.coverageMaterial.dispose();
     this.gpu.dispose();
