@@ -27,6 +27,8 @@ export interface MeshClientOptions {
   frameMemory?: FrameMemory | null;
   /** Stage named in errors about received frames. */
   stage?: StageName;
+  /** Longest wait for the server's frame memory answer before the first frames go inline. */
+  negotiationTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -39,7 +41,7 @@ export function createMeshClient<C extends Client>(Ctor: ClientConstructor<C>, a
   const Fast = fastConstructor(Ctor);
   const stage = options.stage ?? 'gateway';
   const memory = options.frameMemory === undefined ? frameMemoryFromEnv(stage) : (options.frameMemory ?? undefined);
-  return new Fast(address, creds, { ...meshClientOptions(), interceptors: [frameClientInterceptor({ stage, memory, logger: options.logger })] });
+  return new Fast(address, creds, { ...meshClientOptions(), interceptors: [frameClientInterceptor({ stage, memory, negotiationTimeoutMs: options.negotiationTimeoutMs, logger: options.logger })] });
 }
 
 /** Resolves once the client's channel is connected, or rejects after `timeoutMs`. */

@@ -119,9 +119,9 @@ export class FrameMemory {
    * Reads a frame a peer wrote and removes its file. The path must be one a sender writes (inside the
    * folder, no ".."), the file a regular file of the declared size: otherwise a VaneliaError.
    */
-  read(ref: FrameMemoryRef): Buffer {
+  read(ref: FrameMemoryRef, stage: StageName = this.stage): Buffer {
     if (!REF_PATTERN.test(ref.path)) {
-      throw new VaneliaError(this.stage, 'FRAME_MEMORY_REF', `frame memory path ${JSON.stringify(ref.path.slice(0, 120))} is not a frame file inside the frame memory folder.`);
+      throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame memory path ${JSON.stringify(ref.path.slice(0, 120))} is not a frame file inside the frame memory folder.`);
     }
     const path = join(this.dir, ref.path);
     let fd: number;
@@ -130,7 +130,7 @@ export class FrameMemory {
     } catch (error) {
       const gone = (error as NodeJS.ErrnoException).code === 'ENOENT';
       throw new VaneliaError(
-        this.stage,
+        stage,
         'FRAME_MEMORY_GONE',
         gone ? `frame file ${ref.path} is not in the frame memory folder (read already, or swept after ${this.options.maxAgeMs} ms).` : `cannot open frame file ${ref.path}: ${(error as Error).message}.`,
         { code: 'UNAVAILABLE', retryable: true, cause: error },
@@ -138,14 +138,14 @@ export class FrameMemory {
     }
     try {
       const stat = fstatSync(fd);
-      if (!stat.isFile()) throw new VaneliaError(this.stage, 'FRAME_MEMORY_REF', `frame memory path ${ref.path} is not a regular file.`);
+      if (!stat.isFile()) throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame memory path ${ref.path} is not a regular file.`);
       if (stat.size !== ref.lengthBytes) {
-        throw new VaneliaError(this.stage, 'FRAME_MEMORY_REF', `frame file ${ref.path} holds ${stat.size} bytes; its ref says ${ref.lengthBytes}.`);
+        throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame file ${ref.path} holds ${stat.size} bytes; its ref says ${ref.lengthBytes}.`);
       }
       const data = Buffer.allocUnsafe(stat.size);
       for (let at = 0; at < data.byteLength; ) {
         const n = readSync(fd, data, at, data.byteLength - at, at);
-        if (n === 0) throw new VaneliaError(this.stage, 'FRAME_MEMORY_REF', `frame file ${ref.path} ended after ${at} bytes.`);
+        if (n === 0) throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame file ${ref.path} ended after ${at} bytes.`);
         at += n;
       }
       unlinkSync(path);
@@ -183,6 +183,13 @@ export class FrameMemory {
     let removed = 0;
     for (const instance of list(framesDir)) {
       const dir = join(framesDir, instance);
+      // Its age before this sweep's deletions touch it: a folder nobody wrote to for that long is a dead process's.
+      let idle = false;
+      try {
+        idle = nowMs - lstatSync(dir).mtimeMs > this.options.maxAgeMs;
+      } catch {
+        continue;
+      }
       let left = 0;
       for (const name of list(dir)) {
         try {
@@ -194,9 +201,9 @@ export class FrameMemory {
           // read or swept by another process meanwhile
         }
       }
-      if (left === 0 && instance !== this.instance) {
+      if (left === 0 && idle && instance !== this.instance) {
         try {
-          if (nowMs - lstatSync(dir).mtimeMs > this.options.maxAgeMs) rmdirSync(dir);
+          rmdirSync(dir);
         } catch {
           // written to again, or removed by another sweeper
         }

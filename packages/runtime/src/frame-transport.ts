@@ -65,7 +65,7 @@ export function resolveFrameRefs(schema: WireSchema, message: unknown, memory: F
     return mapFrames(schema, message, (frame) => {
       if (!frame.memoryRef) return frame;
       if (hasData(frame)) throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame ${frame.index} carries both bytes and a memory ref.`);
-      const data = memory.read(frame.memoryRef);
+      const data = memory.read(frame.memoryRef, stage);
       done += 1;
       return { ...frame, data, memoryRef: undefined };
     });

@@ -1,6 +1,6 @@
 import { CompositeResponse, DecodeResponse, EncodeRequest, PixelFormat, RefineRequest, RefineResponse, TrackRequest } from '@vanelia/proto';
 import { describe, expect, it } from 'vitest';
-import { FAST_SCHEMAS, decodeFast, encodeFast } from '../src/frame-wire';
+import { FAST_SCHEMAS, decodeFast, encodeFast, frameMethodSchemas, mapFrames } from '../src/frame-wire';
 import { frameBatch, grayFrame, rgbFrame } from '../src/frames';
 
 const pixels = (n: number, seed: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255));
@@ -41,5 +41,35 @@ describe('fast frame codec', () => {
   it('rejects truncated input', () => {
     const wire = encodeFast(FAST_SCHEMAS.encodeRequest, { payload: { $case: 'batch', value: batch } });
     expect(() => decodeFast(FAST_SCHEMAS.encodeRequest, wire.subarray(0, wire.length - 7))).toThrow(/truncated/);
+  });
+
+  it('writes frames that carry a memory ref instead of bytes like the generated code', () => {
+    const asRefs = frameBatch('job', batch.frames.map((f, i) => ({ ...f, data: Buffer.alloc(0), memoryRef: { path: `frames/1f-ab/${i}`, lengthBytes: 24 + i * 2 ** 33 } })));
+    const cases = [
+      [FAST_SCHEMAS.encodeRequest, EncodeRequest, { payload: { $case: 'batch', value: asRefs } }],
+      [FAST_SCHEMAS.refineRequest, RefineRequest, { payload: { $case: 'batch', value: { ...composited, frames: composited.frames.map((f, i) => ({ ...f, composite: asRefs.frames[i] })) } } }],
+    ] as const;
+    for (const [schema, generated, message] of cases) {
+      const fast = encodeFast(schema, message);
+      expect(fast.equals(Buffer.from((generated as any).encode(message).finish()))).toBe(true);
+      expect(decodeFast(schema, fast)).toEqual((generated as any).decode(fast));
+    }
+    const decoded = decodeFast(FAST_SCHEMAS.encodeRequest, encodeFast(FAST_SCHEMAS.encodeRequest, cases[0][2]));
+    expect(decoded.payload.value.frames[2].memoryRef).toEqual({ path: 'frames/1f-ab/2', lengthBytes: 24 + 2 * 2 ** 33 });
+    expect(decoded.payload.value.frames[2].data.byteLength).toBe(0);
+  });
+
+  it('maps the frames of a message without changing it, by method path', () => {
+    const request = { payload: { $case: 'batch', value: composited } };
+    const schemas = frameMethodSchemas('/vanelia.v1.Inpaint/Refine')!;
+    const seen: number[] = [];
+    const mapped = mapFrames(schemas.request!, request, (f) => (seen.push(f.index), { ...f, data: Buffer.from('x') }));
+    expect(seen).toEqual([0, 0, 1, 1, 300, 300]); // composite and mask of each frame
+    expect(mapped.payload.value.frames[1].composite.data.toString()).toBe('x');
+    expect(mapped.payload.value.frames[1].region).toBe(composited.frames[1].region);
+    expect(composited.frames[1].composite!.data.byteLength).toBe(24);
+    expect(mapFrames(schemas.request!, request, (f) => f)).toBe(request);
+    expect(frameMethodSchemas('/vanelia.v1.Decoder/Probe')).toBeUndefined();
+    expect(frameMethodSchemas('/vanelia.v1.Decoder/Decode')).toEqual({ response: FAST_SCHEMAS.decodeResponse });
   });
 });
