@@ -41,7 +41,7 @@ const runs = (a.runs ?? `${a.format}:${a.workers}`).split(',').map((run) => {
 const results: FrameBenchResult[] = [];
 for (const run of runs) {
   results.push(await runFrameBench({ ...run, backend: a.backend as GpuBackend, product: a.product!, widthPx: Number(a.width), heightPx: Number(a.height) }));
-  console.log(`done: ${run.format} with ${run.workers} workers`);
+  console.log(`done: ${run.format}, workers ${run.workers < 0 ? 'auto' : run.workers}`);
 }
 const report = {
   benchmark: 'compositor ms per frame on the GPU machine (render + read-back + assemble + composite + inpaint mask), throughput',

@@ -5,6 +5,8 @@
 # of this version, the Vulkan/EGL loaders, and extra files named with --file.
 # Then: device run with carry [".device"] and command `bash .device/on-device.sh node .device/bench/<name>.mjs ...`
 # Usage: bash tools/device/pack.sh [--file PATH]... ENTRY.ts [ENTRY.ts ...]
+# Worker-thread entries are entries like any other: each lands as .device/bench/<name>.mjs beside the
+# benchmark's bundle, where its pool looks for it (the compositor's: services/compositor/src/frame-worker.ts).
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 cd "$root"

@@ -135,12 +135,13 @@ export class CompositorJob {
    * Estimates the lighting from these frames (those with cameras), once per job; later calls wait for that
    * estimate and do nothing more. compositeFrames calls it with its first batch when nobody did before.
    */
-  prepareLighting(frames: FrameInput[]): Promise<void> {
+  async prepareLighting(frames: FrameInput[]): Promise<void> {
+    // No await before `this.lighting` is set: concurrent calls share one estimate.
     if (this.lighting) return this.lighting;
     const seen = frames
       .filter((f) => this.cameras.has(f.frameIndex))
       .map((f) => ({ image: { widthPx: f.image.widthPx, heightPx: f.image.heightPx, data: frameRgb(f.image, f.frameIndex) }, pose: this.cameras.get(f.frameIndex)! }));
-    if (seen.length === 0) return Promise.resolve();
+    if (seen.length === 0) return;
     const lighting = estimateLighting(seen, this.stage.placement.upWorld, this.options.light).then((light) => this.stage.setLighting(light));
     this.lighting = lighting;
     lighting.catch(() => {

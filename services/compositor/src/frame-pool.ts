@@ -12,7 +12,7 @@ import type { WorkerReply, WorkerRequest } from './frame-worker';
  * A pool of worker threads that finish frames (frame-finish.ts) while the job's thread keeps the GPU fed.
  * Tasks queue in arrival order and each worker takes one at a time; results come back by task, so callers
  * keep their own order. Read-back buffers go to the worker without copying (transferred); the frame itself
- * is the caller's and is copied. A worker that dies (crash, out of memory) fails the frame it held with a
+ * is the caller's and is copied once. A worker that dies (crash, out of memory) fails the frame it held with a
  * clear error and is replaced; the pool goes on serving.
  *
  * Workers load frame-worker.mjs from beside this module when it sits in a bundle (the service image, the
@@ -118,10 +118,13 @@ export class FramePool {
     if (this.closed) return Promise.reject(new VaneliaError('compositor', 'POOL_CLOSED', 'the frame pool is closed.', { code: 'UNAVAILABLE', retryable: true }));
     if (this.broken) return Promise.reject(this.broken);
     const p = task.passes;
-    const transfer = p ? transferables([p.product.color, p.product.aux, p.product.coverage, p.shadow.aux]) : [];
+    // The frame is the caller's and may be a view into a whole message (cloning a view clones its whole
+    // buffer): the worker gets a copy of just the frame, moved rather than cloned.
+    const frame = { ...task.frame, data: new Uint8Array(task.frame.data) };
+    const transfer = transferables([frame.data, p?.product.color, p?.product.aux, p?.product.coverage, p?.shadow.aux]);
     return new Promise<FinishedFrame>((resolve, reject) => {
       const id = this.nextId++;
-      this.queue.push({ id, request: { id, task }, transfer, resolve, reject });
+      this.queue.push({ id, request: { id, task: { ...task, frame } }, transfer, resolve, reject });
       this.dispatch();
     });
   }
