@@ -77,4 +77,25 @@ describe('values that change the rendering', () => {
     const [inpaint] = deploymentsOf(objects, 'inpaint');
     expect(inpaint.spec.template.spec.containers[0].resources?.limits?.['nvidia.com/gpu']).toBe(1);
   });
+
+  it('share frames through the node tmpfs only when frameMemory is on, in every stage pod', () => {
+    const off = renderChart();
+    for (const d of off.filter((o): o is Deployment => o.kind === 'Deployment')) {
+      expect(envOf(d.spec.template.spec.containers[0]).VANELIA_FRAME_MEMORY_DIR).toBeUndefined();
+      expect(JSON.stringify(d.spec.template.spec.volumes)).not.toContain('hostPath');
+    }
+    const on = renderChart({ set: { 'frameMemory.enabled': 'true', 'frameMemory.maxAgeMs': '120000' } });
+    const deployments = on.filter((o): o is Deployment => o.kind === 'Deployment');
+    expect(new Set(deployments.map((d) => d.metadata.labels?.['app.kubernetes.io/component']))).toEqual(new Set(['decoder', 'pose', 'compositor', 'inpaint', 'gateway']));
+    for (const d of deployments) {
+      const pod = d.spec.template.spec;
+      const env = envOf(pod.containers[0]);
+      expect(env.VANELIA_FRAME_MEMORY_DIR).toBe('/var/run/vanelia/frame-memory/vanelia');
+      expect(env.VANELIA_FRAME_MEMORY_MAX_AGE_MS).toBe('120000');
+      expect(env.VANELIA_FRAME_MEMORY_CALL_BYTES).toBe('134217728');
+      expect(pod.volumes?.find((v) => v.name === 'frame-memory')?.hostPath).toEqual({ path: '/dev/shm', type: 'Directory' });
+      expect(pod.containers[0].volumeMounts?.find((m) => m.name === 'frame-memory')?.mountPath).toBe('/var/run/vanelia/frame-memory');
+    }
+    expect(renderError({ set: { 'frameMemory.hostPath': 'dev/shm' } })).toMatch(/frameMemory\/hostPath/);
+  });
 });
