@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { deploymentsOf, envOf, named, renderChart, renderError, type Deployment } from './chart';
 
 const INPAINT_POOL = 'services.inpaint.pools.a100-80gb';
+const volumesOf = (d: Deployment): { name: string; hostPath?: unknown }[] => (d.spec.template.spec as { volumes?: { name: string; hostPath?: unknown }[] }).volumes ?? [];
 
 describe('values.schema.json and the chart refuse values that cannot work, saying where', () => {
   const cases: [string, Record<string, string>, RegExp][] = [
@@ -82,7 +83,7 @@ describe('values that change the rendering', () => {
     const off = renderChart();
     for (const d of off.filter((o): o is Deployment => o.kind === 'Deployment')) {
       expect(envOf(d.spec.template.spec.containers[0]).VANELIA_FRAME_MEMORY_DIR).toBeUndefined();
-      expect(JSON.stringify(d.spec.template.spec.volumes)).not.toContain('hostPath');
+      expect(JSON.stringify(volumesOf(d))).not.toContain('hostPath');
     }
     const on = renderChart({ set: { 'frameMemory.enabled': 'true', 'frameMemory.maxAgeMs': '120000' } });
     const deployments = on.filter((o): o is Deployment => o.kind === 'Deployment');
@@ -93,7 +94,7 @@ describe('values that change the rendering', () => {
       expect(env.VANELIA_FRAME_MEMORY_DIR).toBe('/var/run/vanelia/frame-memory/vanelia');
       expect(env.VANELIA_FRAME_MEMORY_MAX_AGE_MS).toBe('120000');
       expect(env.VANELIA_FRAME_MEMORY_CALL_BYTES).toBe('134217728');
-      expect(pod.volumes?.find((v) => v.name === 'frame-memory')?.hostPath).toEqual({ path: '/dev/shm', type: 'Directory' });
+      expect(volumesOf(d).find((v) => v.name === 'frame-memory')?.hostPath).toEqual({ path: '/dev/shm', type: 'Directory' });
       expect(pod.containers[0].volumeMounts?.find((m) => m.name === 'frame-memory')?.mountPath).toBe('/var/run/vanelia/frame-memory');
     }
     expect(renderError({ set: { 'frameMemory.hostPath': 'dev/shm' } })).toMatch(/frameMemory\/hostPath/);

@@ -12,9 +12,12 @@ import {
   readdirSync,
   readFileSync,
   readSync,
+  renameSync,
   rmdirSync,
   unlinkSync,
   writeFileSync,
+  writeSync,
+  ftruncateSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { frameMemorySchema, loadConfig, type FrameMemoryConfig } from './config';
@@ -23,14 +26,16 @@ import { frameMemorySwept } from './metrics';
 
 /**
  * Frame bytes through a folder that processes on one machine share (tmpfs: /dev/shm, a memory-backed
- * emptyDir), instead of through gRPC messages: the sender writes a frame into a new file and sends its
- * path; the receiver reads the file and removes it. A random id in `<dir>/domain` names the folder, so
+ * emptyDir), instead of through gRPC messages: the sender writes a frame into a file and sends its path;
+ * the receiver reads the file and hands it back (renames it to `<name>.free`) for the sender to reuse. A random id in `<dir>/domain` names the folder, so
  * two processes know they share it only when they read the same id (frame-transport.ts negotiates it).
  */
 
 export interface FrameMemoryOptions {
   /** Frame files older than this were never read (their receiver died): the sweeper deletes them. */
   maxAgeMs?: number;
+  /** Handed-back files not reused for this long are deleted (their memory goes back to the machine). */
+  freeIdleMs?: number;
   /** How often the sweeper runs (it also runs once when the folder is opened). */
   sweepIntervalMs?: number;
   /** Bytes of one call's frames that may wait unread in the folder before its sender waits. */
@@ -39,10 +44,15 @@ export interface FrameMemoryOptions {
 
 export const FRAME_MEMORY_DEFAULTS: Required<FrameMemoryOptions> = {
   maxAgeMs: 10 * 60_000,
-  sweepIntervalMs: 60_000,
+  freeIdleMs: 30_000,
+  sweepIntervalMs: 30_000,
   callBytes: 128 * 1024 * 1024,
 };
 
+/** Earlier files looked at for a handed-back one before a new file is made. */
+const REUSE_SCAN = 8;
+/** Files remembered for reuse at most (the oldest are forgotten; the sweeper removes them). */
+const MAX_TRACKED = 4096;
 const DOMAIN_PATTERN = /^[0-9a-f-]{36}$/;
 /** What a sender writes: frames/<instance>/<sequence>. Anything else from a peer is refused. */
 const REF_PATTERN = /^frames\/[0-9a-f-]{1,64}\/[0-9]{1,16}$/;
@@ -76,6 +86,8 @@ export class FrameMemory {
   readonly options: Required<FrameMemoryOptions>;
   private readonly instance: string;
   private sequence = 0;
+  /** Files this process wrote, oldest first: the ones read since are handed back for reuse. */
+  private readonly written: string[] = [];
   private readonly timer: NodeJS.Timeout;
 
   /** Opens (creating if needed) the folder and starts its sweeper; fails with a clear error if unusable. */
@@ -101,22 +113,50 @@ export class FrameMemory {
     return join(this.dir, 'frames', this.instance);
   }
 
-  /** Writes one frame's bytes into a new file; returns its ref. */
+  /** Writes one frame's bytes into a frame file (a handed-back one when there is one); returns its ref. */
   write(data: Uint8Array): FrameMemoryRef {
     const path = `frames/${this.instance}/${this.sequence++}`;
+    const fd = this.openForWrite(join(this.dir, path));
     try {
-      writeFileSync(join(this.dir, path), data, { flag: 'wx' });
-    } catch (error) {
-      // The sweeper may have removed this process's folder while it sent nothing for a long time.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      mkdirSync(this.instanceDir, { recursive: true });
-      writeFileSync(join(this.dir, path), data, { flag: 'wx' });
+      ftruncateSync(fd, data.byteLength);
+      for (let at = 0; at < data.byteLength; ) at += writeSync(fd, data, at, data.byteLength - at, at);
+    } finally {
+      closeSync(fd);
     }
+    this.written.push(path);
+    if (this.written.length > MAX_TRACKED) this.written.shift();
     return { path, lengthBytes: data.byteLength };
   }
 
   /**
-   * Reads a frame a peer wrote and removes its file. The path must be one a sender writes (inside the
+   * A file for the next frame: one of this process's files that a reader handed back (renamed to
+   * `<name>.free`), whose memory pages are reused, or a new one. Fresh tmpfs pages cost a page fault and
+   * zeroing each; reused ones only the copy.
+   */
+  private openForWrite(path: string): number {
+    for (let i = 0; i < Math.min(this.written.length, REUSE_SCAN); ) {
+      const earlier = join(this.dir, this.written[i]);
+      try {
+        renameSync(`${earlier}.free`, path);
+        this.written.splice(i, 1);
+        return openSync(path, fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW);
+      } catch {
+        if (existsSync(earlier)) i += 1; // not read yet
+        else this.written.splice(i, 1); // read and removed, or swept: nothing to reuse
+      }
+    }
+    try {
+      return openSync(path, 'wx');
+    } catch (error) {
+      // The sweeper may have removed this process's folder while it sent nothing for a long time.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(this.instanceDir, { recursive: true });
+      return openSync(path, 'wx');
+    }
+  }
+
+  /**
+   * Reads a frame a peer wrote and hands its file back to the writer (renamed to `<name>.free`). The path must be one a sender writes (inside the
    * folder, no ".."), the file a regular file of the declared size: otherwise a VaneliaError.
    */
   read(ref: FrameMemoryRef, stage: StageName = this.stage): Buffer {
@@ -148,7 +188,7 @@ export class FrameMemory {
         if (n === 0) throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame file ${ref.path} ended after ${at} bytes.`);
         at += n;
       }
-      unlinkSync(path);
+      renameSync(path, `${path}.free`); // handed back: its writer reuses the file's pages
       return data;
     } finally {
       closeSync(fd);
@@ -170,7 +210,10 @@ export class FrameMemory {
     }
   }
 
-  /** Deletes frame files older than `maxAgeMs` (and emptied folders of other processes); returns how many files. */
+  /**
+   * Deletes frame files older than `maxAgeMs` (never read), handed-back files idle for `freeIdleMs`, and
+   * emptied folders of other processes; returns how many never-read files it deleted.
+   */
   sweep(nowMs = Date.now()): number {
     const framesDir = join(this.dir, 'frames');
     const list = (dir: string): string[] => {
@@ -193,9 +236,10 @@ export class FrameMemory {
       let left = 0;
       for (const name of list(dir)) {
         try {
-          if (nowMs - lstatSync(join(dir, name)).mtimeMs > this.options.maxAgeMs) {
+          const free = name.endsWith('.free');
+          if (nowMs - lstatSync(join(dir, name)).mtimeMs > (free ? this.options.freeIdleMs : this.options.maxAgeMs)) {
             unlinkSync(join(dir, name));
-            removed += 1;
+            if (!free) removed += 1;
           } else left += 1;
         } catch {
           // read or swept by another process meanwhile

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ const open = (dir: string, options = {}): FrameMemory => {
   return memory;
 };
 const filesIn = (dir: string): string[] => readdirSync(join(dir, 'frames')).flatMap((instance) => readdirSync(join(dir, 'frames', instance)).map((f) => `${instance}/${f}`));
+const unreadIn = (dir: string): string[] => filesIn(dir).filter((f) => !f.endsWith('.free'));
 const sweptTotal = async (): Promise<number> => (await registry.getSingleMetric('vanelia_frame_memory_swept_files_total')!.get()).values.reduce((n, v) => n + v.value, 0);
 
 afterEach(() => {
@@ -41,7 +42,7 @@ describe('frame memory folder', () => {
     expect(() => open(dir)).toThrow(/compositor: .*domain does not hold a frame memory domain id\./);
   });
 
-  it('passes bytes from writer to reader and removes the file on read', () => {
+  it('passes bytes from writer to reader, who hands the file back for the writer to reuse', () => {
     const dir = newDir();
     const [sender, receiver] = [open(dir), open(dir)];
     const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) & 255));
@@ -49,10 +50,20 @@ describe('frame memory folder', () => {
     expect(ref.lengthBytes).toBe(5000);
     expect(ref.path).toMatch(/^frames\/[0-9a-f-]+\/0$/);
     expect(sender.unread(ref)).toBe(true);
+    const inode = statSync(join(dir, ref.path)).ino;
     expect(receiver.read(ref).equals(data)).toBe(true);
     expect(sender.unread(ref)).toBe(false);
-    expect(filesIn(dir)).toEqual([]);
+    expect(unreadIn(dir)).toEqual([]);
     expect(() => receiver.read(ref)).toThrow(/compositor: frame file .* is not in the frame memory folder/);
+    // The next frame goes into the same file (its pages reused), shorter this time.
+    const next = sender.write(Buffer.alloc(300, 5));
+    expect(statSync(join(dir, next.path)).ino).toBe(inode);
+    expect(filesIn(dir)).toEqual([next.path.slice('frames/'.length)]);
+    expect(receiver.read(next).equals(Buffer.alloc(300, 5))).toBe(true);
+    // A file not read yet is never reused.
+    const [a, b] = [sender.write(Buffer.alloc(10, 1)), sender.write(Buffer.alloc(10, 2))];
+    expect(receiver.read(a).equals(Buffer.alloc(10, 1))).toBe(true);
+    expect(receiver.read(b).equals(Buffer.alloc(10, 2))).toBe(true);
   });
 
   it('refuses paths outside the folder', () => {
@@ -78,11 +89,17 @@ describe('frame memory folder', () => {
 
   it('sweeps frame files older than the age limit only, and counts them', async () => {
     const dir = newDir();
-    const memory = open(dir, { maxAgeMs: 60_000 });
+    const memory = open(dir, { maxAgeMs: 60_000, freeIdleMs: 5000 });
     const fresh = memory.write(Buffer.alloc(10));
     const old = memory.write(Buffer.alloc(10));
     const past = (Date.now() - 120_000) / 1000;
     utimesSync(join(dir, old.path), past, past);
+    // Handed-back files: deleted once idle for freeIdleMs, not counted as never read.
+    const [idle, recent] = [memory.write(Buffer.alloc(10)), memory.write(Buffer.alloc(10))];
+    memory.read(idle);
+    memory.read(recent);
+    const tenSecondsAgo = (Date.now() - 10_000) / 1000;
+    utimesSync(join(dir, `${idle.path}.free`), tenSecondsAgo, tenSecondsAgo);
     // A dead process's folder with one old file: both go.
     mkdirSync(join(dir, 'frames', 'dead-0'));
     writeFileSync(join(dir, 'frames', 'dead-0', '3'), 'x');
@@ -94,8 +111,9 @@ describe('frame memory folder', () => {
     expect(memory.unread(fresh)).toBe(true);
     expect(memory.unread(old)).toBe(false);
     expect(existsSync(join(dir, 'frames', 'dead-0'))).toBe(false);
+    expect(existsSync(join(dir, `${idle.path}.free`))).toBe(false);
+    expect(existsSync(join(dir, `${recent.path}.free`))).toBe(true);
     // Its own folder stays even when empty; a write after a sweep of it works too.
-    rmSync(join(dir, fresh.path));
     rmSync(join(dir, 'frames'), { recursive: true });
     mkdirSync(join(dir, 'frames'));
     expect(memory.read(memory.write(Buffer.alloc(3, 9))).equals(Buffer.alloc(3, 9))).toBe(true);

@@ -132,7 +132,9 @@ function encodeAll(client: DecoderClient, frames: Frame[]): Promise<EncodeRespon
 }
 
 const expected = (n: number): Frame[] => Array.from({ length: n }, (_, i) => rgbFrame(i, W, H, pixels(i)));
-const filesLeft = (memory: FrameMemory): number => readdirSync(join(memory.dir, 'frames')).reduce((n, d) => n + readdirSync(join(memory.dir, 'frames', d)).length, 0);
+/** Frame files written and not read yet (handed-back `.free` files are not counted). */
+const filesLeft = (memory: FrameMemory): number =>
+  readdirSync(join(memory.dir, 'frames')).reduce((n, d) => n + readdirSync(join(memory.dir, 'frames', d)).filter((f) => !f.endsWith('.free')).length, 0);
 
 describe('frame transport between processes', () => {
   it('moves frames through the shared folder when both sides share it, in every call shape', async () => {
