@@ -115,7 +115,7 @@ export function baseServiceSchema(stage: Exclude<StageName, 'cli'>) {
 export function frameMemorySchema() {
   return {
     VANELIA_FRAME_MEMORY_DIR: env.absolutePath(''),
-    // Frame files older than this were never read (their receiver died): the sweeper deletes them.
+    // A process's frame folder untouched this long is a dead process's: the sweeper deletes its files.
     VANELIA_FRAME_MEMORY_MAX_AGE_MS: env.int(10 * 60_000, { min: 1000 }),
     // Bytes of one call's frames that may wait unread in the folder before the sender waits (backpressure).
     VANELIA_FRAME_MEMORY_CALL_BYTES: env.int(128 * 1024 * 1024, { min: 1024 * 1024 }),

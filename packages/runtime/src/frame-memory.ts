@@ -13,11 +13,13 @@ import {
   readFileSync,
   readSync,
   renameSync,
+  utimesSync,
   rmdirSync,
   unlinkSync,
   writeFileSync,
   writeSync,
   ftruncateSync,
+  type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
 import { frameMemorySchema, loadConfig, type FrameMemoryConfig } from './config';
@@ -32,7 +34,7 @@ import { frameMemorySwept } from './metrics';
  */
 
 export interface FrameMemoryOptions {
-  /** Frame files older than this were never read (their receiver died): the sweeper deletes them. */
+  /** A process's folder untouched for this long is a dead process's: the sweeper deletes it and its files. */
   maxAgeMs?: number;
   /** Handed-back files not reused for this long are deleted (their memory goes back to the machine). */
   freeIdleMs?: number;
@@ -84,7 +86,8 @@ export class FrameMemory {
   /** The folder's id: equal ids mean the same folder. */
   readonly domain: string;
   readonly options: Required<FrameMemoryOptions>;
-  private readonly instance: string;
+  /** This process's folder under frames/ (what it holds, and frames it sent that are not taken yet). */
+  readonly instance: string;
   private sequence = 0;
   /** Files this process wrote, oldest first: the ones read since are handed back for reuse. */
   private readonly written: string[] = [];
@@ -105,7 +108,7 @@ export class FrameMemory {
       throw new VaneliaError(stage, 'FRAME_MEMORY_DIR', `cannot use ${dir} as the frame memory folder (VANELIA_FRAME_MEMORY_DIR): ${(error as Error).message}.`, { code: 'FAILED_PRECONDITION', cause: error });
     }
     this.instance = `${process.pid.toString(16)}-${randomBytes(6).toString('hex')}`;
-    this.sweep();
+    this.sweep(); // also makes this process's folder
     this.timer = setInterval(() => this.sweep(), this.options.sweepIntervalMs).unref();
   }
 
@@ -139,7 +142,10 @@ export class FrameMemory {
       try {
         renameSync(`${earlier}.free`, path);
         this.written.splice(i, 1);
-        return openSync(path, fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW);
+        const fd = openSync(path, fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW);
+        if (fstatSync(fd).nlink === 1) return fd;
+        closeSync(fd); // its pages are shared with another name: never write over them
+        unlinkSync(path);
       } catch {
         if (existsSync(earlier)) i += 1; // not read yet
         else this.written.splice(i, 1); // read and removed, or swept: nothing to reuse
@@ -156,46 +162,110 @@ export class FrameMemory {
   }
 
   /**
-   * Reads a frame a peer wrote and hands its file back to the writer (renamed to `<name>.free`). The path must be one a sender writes (inside the
-   * folder, no ".."), the file a regular file of the declared size: otherwise a VaneliaError.
+   * Reads a frame a peer wrote and hands its file back to the writer (renamed to `<name>.free`). The
+   * path must be one a sender writes (inside the folder, no ".."), the file a regular file of the
+   * declared size: otherwise a VaneliaError.
    */
   read(ref: FrameMemoryRef, stage: StageName = this.stage): Buffer {
-    if (!REF_PATTERN.test(ref.path)) {
-      throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame memory path ${JSON.stringify(ref.path.slice(0, 120))} is not a frame file inside the frame memory folder.`);
-    }
-    const path = join(this.dir, ref.path);
+    const path = this.pathOf(ref, stage);
     let fd: number;
     try {
       fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
     } catch (error) {
-      const gone = (error as NodeJS.ErrnoException).code === 'ENOENT';
-      throw new VaneliaError(
-        stage,
-        'FRAME_MEMORY_GONE',
-        gone ? `frame file ${ref.path} is not in the frame memory folder (read already, or swept after ${this.options.maxAgeMs} ms).` : `cannot open frame file ${ref.path}: ${(error as Error).message}.`,
-        { code: 'UNAVAILABLE', retryable: true, cause: error },
-      );
+      throw this.openError(ref, stage, error);
     }
     try {
       const stat = fstatSync(fd);
-      if (!stat.isFile()) throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame memory path ${ref.path} is not a regular file.`);
-      if (stat.size !== ref.lengthBytes) {
-        throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame file ${ref.path} holds ${stat.size} bytes; its ref says ${ref.lengthBytes}.`);
-      }
+      this.checkStat(ref, stage, stat);
       const data = Buffer.allocUnsafe(stat.size);
       for (let at = 0; at < data.byteLength; ) {
         const n = readSync(fd, data, at, data.byteLength - at, at);
         if (n === 0) throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame file ${ref.path} ended after ${at} bytes.`);
         at += n;
       }
-      renameSync(path, `${path}.free`); // handed back: its writer reuses the file's pages
+      // Handed back for its writer to reuse the pages; a file also linked elsewhere (a retained frame) is only unlinked.
+      if (stat.nlink === 1) renameSync(path, `${path}.free`);
+      else unlinkSync(path);
       return data;
     } finally {
       closeSync(fd);
     }
   }
 
-  /** Whether a frame file is still waiting for its reader. */
+  /** Checks a ref a peer sent (a frame file inside the folder, of the declared size) without reading it. */
+  check(ref: FrameMemoryRef, stage: StageName = this.stage): void {
+    const path = this.pathOf(ref, stage);
+    let stat: Stats;
+    try {
+      stat = lstatSync(path);
+    } catch (error) {
+      throw this.openError(ref, stage, error);
+    }
+    this.checkStat(ref, stage, stat);
+  }
+
+  private pathOf(ref: FrameMemoryRef, stage: StageName): string {
+    if (!REF_PATTERN.test(ref.path)) {
+      throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame memory path ${JSON.stringify(ref.path.slice(0, 120))} is not a frame file inside the frame memory folder.`);
+    }
+    return join(this.dir, ref.path);
+  }
+
+  private openError(ref: FrameMemoryRef, stage: StageName, error: unknown): VaneliaError {
+    const gone = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    return new VaneliaError(
+      stage,
+      'FRAME_MEMORY_GONE',
+      gone ? `frame file ${ref.path} is not in the frame memory folder (read already, or swept after ${this.options.maxAgeMs} ms).` : `cannot open frame file ${ref.path}: ${(error as Error).message}.`,
+      { code: 'UNAVAILABLE', retryable: true, cause: error },
+    );
+  }
+
+  private checkStat(ref: FrameMemoryRef, stage: StageName, stat: Stats): void {
+    if (!stat.isFile()) throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame memory path ${ref.path} is not a regular file.`);
+    if (stat.size !== ref.lengthBytes) {
+      throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame file ${ref.path} holds ${stat.size} bytes; its ref says ${ref.lengthBytes}.`);
+    }
+  }
+
+  /**
+   * Takes a frame file a peer sent: checks it (inside the folder, a regular file of the declared size)
+   * and moves it into this process's folder, which holds it from now on (its sender sees it taken).
+   */
+  claim(ref: FrameMemoryRef, stage: StageName = this.stage): FrameMemoryRef {
+    this.check(ref, stage);
+    const path = `frames/${this.instance}/${this.sequence++}`;
+    try {
+      try {
+        renameSync(join(this.dir, ref.path), join(this.dir, path));
+      } catch (error) {
+        // The sweeper may have removed this process's folder while it held nothing for a long time.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(this.instanceDir)) throw error;
+        mkdirSync(this.instanceDir, { recursive: true });
+        renameSync(join(this.dir, ref.path), join(this.dir, path));
+      }
+    } catch (error) {
+      throw this.openError(ref, stage, error);
+    }
+    this.written.push(path);
+    return { path, lengthBytes: ref.lengthBytes };
+  }
+
+  /** A second name for a frame file (a hard link in this process's folder): the same bytes, not copied. */
+  link(ref: FrameMemoryRef): FrameMemoryRef {
+    const path = `frames/${this.instance}/${this.sequence++}`;
+    try {
+      linkSync(join(this.dir, ref.path), join(this.dir, path));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(this.instanceDir)) throw error;
+      mkdirSync(this.instanceDir, { recursive: true });
+      linkSync(join(this.dir, ref.path), join(this.dir, path));
+    }
+    this.written.push(path);
+    return { path, lengthBytes: ref.lengthBytes };
+  }
+
+  /** Whether a frame file sent is still waiting for its receiver to take it. */
   unread(ref: FrameMemoryRef): boolean {
     return existsSync(join(this.dir, ref.path));
   }
@@ -211,8 +281,9 @@ export class FrameMemory {
   }
 
   /**
-   * Deletes frame files older than `maxAgeMs` (never read), handed-back files idle for `freeIdleMs`, and
-   * emptied folders of other processes; returns how many never-read files it deleted.
+   * Removes what nobody will read: the folders of processes gone for `maxAgeMs` (each live process
+   * touches its folder at every sweep; what it holds or sends is never removed while it lives) and
+   * handed-back files idle for `freeIdleMs`. Returns how many frame files of gone processes it removed.
    */
   sweep(nowMs = Date.now()): number {
     const framesDir = join(this.dir, 'frames');
@@ -223,29 +294,33 @@ export class FrameMemory {
         return [];
       }
     };
+    try {
+      mkdirSync(this.instanceDir, { recursive: true });
+      utimesSync(this.instanceDir, nowMs / 1000, nowMs / 1000); // "alive"
+    } catch {
+      // the folder itself is gone: writes will fail with a clear error
+    }
     let removed = 0;
     for (const instance of list(framesDir)) {
       const dir = join(framesDir, instance);
-      // Its age before this sweep's deletions touch it: a folder nobody wrote to for that long is a dead process's.
-      let idle = false;
+      let gone = false;
       try {
-        idle = nowMs - lstatSync(dir).mtimeMs > this.options.maxAgeMs;
+        gone = instance !== this.instance && nowMs - lstatSync(dir).mtimeMs > this.options.maxAgeMs;
       } catch {
         continue;
       }
-      let left = 0;
       for (const name of list(dir)) {
+        const free = name.endsWith('.free');
         try {
-          const free = name.endsWith('.free');
-          if (nowMs - lstatSync(join(dir, name)).mtimeMs > (free ? this.options.freeIdleMs : this.options.maxAgeMs)) {
+          if (gone || (free && nowMs - lstatSync(join(dir, name)).mtimeMs > this.options.freeIdleMs)) {
             unlinkSync(join(dir, name));
             if (!free) removed += 1;
-          } else left += 1;
+          }
         } catch {
-          // read or swept by another process meanwhile
+          // taken or removed by another process meanwhile
         }
       }
-      if (left === 0 && idle && instance !== this.instance) {
+      if (gone) {
         try {
           rmdirSync(dir);
         } catch {

@@ -11,7 +11,9 @@ import type { Frame, FrameMemoryRef } from '@vanelia/proto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VaneliaError, type StageName } from './errors';
 import type { FrameMemory } from './frame-memory';
+import { isLazyFrame, lazyFrame, passFrameRef } from './frame-lease';
 import { frameMethodSchemas, mapFrames, type WireSchema } from './frame-wire';
+import { frameBytesExpected } from './frames';
 import { silentLogger, type Logger } from './logger';
 import { frameBytes } from './metrics';
 import { toServiceError } from './rpc';
@@ -38,41 +40,44 @@ export interface FrameTransportOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
-const hasData = (frame: Frame): boolean => frame.data.byteLength > 0;
 const domainIn = (metadata: Metadata): string | null => {
   const value = metadata.get(FRAME_MEMORY_DOMAIN_KEY)[0];
   return typeof value === 'string' && value !== NO_DOMAIN ? value : null;
 };
 
-/** Bytes of the frames with data in `message`. */
+/** Bytes of a frame's pixels, without reading an unread one. */
+const pixelBytes = (frame: Frame): number => (isLazyFrame(frame) ? frameBytesExpected(frame.widthPx, frame.heightPx, frame.format) : frame.data.byteLength);
+
+/** Bytes of the frames with pixels in `message`. */
 function frameDataBytes(schema: WireSchema, message: unknown): number {
   let bytes = 0;
-  mapFrames(schema, message, (frame) => ((bytes += frame.data.byteLength), frame));
+  mapFrames(schema, message, (frame) => ((bytes += pixelBytes(frame)), frame));
   return bytes;
 }
 
+/** The frame as sent: its pixels replaced by a ref (never read through its getter). */
+const asRef = (frame: Frame, memoryRef: FrameMemoryRef): Frame => ({
+  index: frame.index,
+  widthPx: frame.widthPx,
+  heightPx: frame.heightPx,
+  format: frame.format,
+  data: EMPTY,
+  ptsUs: frame.ptsUs,
+  memoryRef,
+});
+
 /**
- * `message` with every memory ref replaced by the bytes it points at (files read and removed). A bad ref
- * fails with a VaneliaError; the other refs of the message are removed then (nobody will read them).
+ * `message` with every memory ref taken (the file moves into this process's folder) and turned into a
+ * frame whose `data` reads it when first used (frame-lease.ts). A bad ref (outside the folder, of
+ * another size, a process without the folder) fails with a VaneliaError.
  */
 export function resolveFrameRefs(schema: WireSchema, message: unknown, memory: FrameMemory | undefined, stage: StageName): any {
-  const refs: FrameMemoryRef[] = [];
-  mapFrames(schema, message, (frame) => (frame.memoryRef && refs.push(frame.memoryRef), frame));
-  if (refs.length === 0) return message;
-  let done = 0;
-  try {
+  return mapFrames(schema, message, (frame) => {
+    if (!frame.memoryRef) return frame;
     if (!memory) throw new VaneliaError(stage, 'FRAME_MEMORY_OFF', 'received a frame in shared memory, but this process has no frame memory folder (VANELIA_FRAME_MEMORY_DIR).');
-    return mapFrames(schema, message, (frame) => {
-      if (!frame.memoryRef) return frame;
-      if (hasData(frame)) throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame ${frame.index} carries both bytes and a memory ref.`);
-      const data = memory.read(frame.memoryRef, stage);
-      done += 1;
-      return { ...frame, data, memoryRef: undefined };
-    });
-  } catch (error) {
-    for (const ref of refs.slice(done + 1)) memory?.discard(ref);
-    throw error;
-  }
+    if (frame.data.byteLength > 0) throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame ${frame.index} carries both bytes and a memory ref.`);
+    return lazyFrame({ ...frame, memoryRef: memory.claim(frame.memoryRef, stage) }, memory, stage);
+  });
 }
 
 /** One call's outgoing frames: negotiation, refs written and not yet read, backpressure on them. */
@@ -142,10 +147,13 @@ class OutgoingFrames {
     const refs: FrameMemoryRef[] = [];
     try {
       const out = mapFrames(schema, message, (frame) => {
-        if (!hasData(frame)) return frame;
+        // An unread frame moves as its file; one with bytes is written to a new one.
+        const passed = passFrameRef(frame, memory);
+        if (passed) return refs.push(passed), asRef(frame, passed);
+        if (frame.data.byteLength === 0) return frame;
         const ref = memory.write(frame.data);
         refs.push(ref);
-        return { ...frame, data: EMPTY, memoryRef: ref };
+        return asRef(frame, ref);
       });
       this.unread.push({ refs, bytes });
       this.unreadBytes += bytes;
@@ -153,7 +161,7 @@ class OutgoingFrames {
       return out;
     } catch (error) {
       for (const ref of refs) memory.discard(ref);
-      throw error;
+      throw error; // (frames passed on before the failure are lost with it: the call fails, the sender resends)
     }
   }
 

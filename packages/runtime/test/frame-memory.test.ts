@@ -42,28 +42,40 @@ describe('frame memory folder', () => {
     expect(() => open(dir)).toThrow(/compositor: .*domain does not hold a frame memory domain id\./);
   });
 
-  it('passes bytes from writer to reader, who hands the file back for the writer to reuse', () => {
+  it('passes bytes from writer to reader, who takes the file, reads it and keeps its pages for its own writes', () => {
     const dir = newDir();
     const [sender, receiver] = [open(dir), open(dir)];
     const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) & 255));
     const ref = sender.write(data);
     expect(ref.lengthBytes).toBe(5000);
-    expect(ref.path).toMatch(/^frames\/[0-9a-f-]+\/0$/);
+    expect(ref.path).toBe(`frames/${sender.instance}/0`);
     expect(sender.unread(ref)).toBe(true);
     const inode = statSync(join(dir, ref.path)).ino;
-    expect(receiver.read(ref).equals(data)).toBe(true);
-    expect(sender.unread(ref)).toBe(false);
+    const held = receiver.claim(ref);
+    expect(held.path.startsWith(`frames/${receiver.instance}/`)).toBe(true);
+    expect(sender.unread(ref)).toBe(false); // taken: the sender's backpressure counts it as received
+    expect(receiver.read(held).equals(data)).toBe(true);
     expect(unreadIn(dir)).toEqual([]);
-    expect(() => receiver.read(ref)).toThrow(/compositor: frame file .* is not in the frame memory folder/);
-    // The next frame goes into the same file (its pages reused), shorter this time.
-    const next = sender.write(Buffer.alloc(300, 5));
+    expect(() => receiver.read(held)).toThrow(/compositor: frame file .* is not in the frame memory folder/);
+    expect(() => receiver.claim(ref)).toThrow(/compositor: frame file .* is not in the frame memory folder/);
+    // The receiver's next frame goes into the same file (its pages reused), shorter this time.
+    const next = receiver.write(Buffer.alloc(300, 5));
     expect(statSync(join(dir, next.path)).ino).toBe(inode);
-    expect(filesIn(dir)).toEqual([next.path.slice('frames/'.length)]);
-    expect(receiver.read(next).equals(Buffer.alloc(300, 5))).toBe(true);
-    // A file not read yet is never reused.
-    const [a, b] = [sender.write(Buffer.alloc(10, 1)), sender.write(Buffer.alloc(10, 2))];
-    expect(receiver.read(a).equals(Buffer.alloc(10, 1))).toBe(true);
-    expect(receiver.read(b).equals(Buffer.alloc(10, 2))).toBe(true);
+    expect(sender.read(sender.claim(next)).equals(Buffer.alloc(300, 5))).toBe(true);
+  });
+
+  it('links a held file for a second reader without copying; the pages are reused only after the last', () => {
+    const dir = newDir();
+    const [a, b] = [open(dir), open(dir)];
+    const held = b.claim(a.write(Buffer.alloc(64, 3)));
+    const second = b.link(held);
+    expect(statSync(join(dir, second.path)).ino).toBe(statSync(join(dir, held.path)).ino);
+    expect(a.read(a.claim(second)).equals(Buffer.alloc(64, 3))).toBe(true);
+    expect(b.read(held).equals(Buffer.alloc(64, 3))).toBe(true);
+    // Only the last reader handed the file back: one .free file, with one name.
+    const free = filesIn(dir).filter((f) => f.endsWith('.free'));
+    expect(free).toHaveLength(1);
+    expect(statSync(join(dir, 'frames', free[0])).nlink).toBe(1);
   });
 
   it('refuses paths outside the folder', () => {
@@ -72,6 +84,7 @@ describe('frame memory folder', () => {
     writeFileSync(join(dir, 'secret'), 'x');
     for (const path of ['../secret', '/etc/passwd', 'frames/../secret', 'frames/a/../../secret', 'secret', 'frames/abc/1/../../../secret', 'frames/abc/1\0']) {
       expect(() => memory.read({ path, lengthBytes: 1 }), path).toThrow(/is not a frame file inside the frame memory folder/);
+      expect(() => memory.claim({ path, lengthBytes: 1 }), path).toThrow(/is not a frame file inside the frame memory folder/);
     }
     expect(existsSync(join(dir, 'secret'))).toBe(true);
   });
@@ -80,43 +93,50 @@ describe('frame memory folder', () => {
     const dir = newDir();
     const memory = open(dir);
     const ref = memory.write(Buffer.alloc(100, 1));
+    expect(() => memory.claim({ ...ref, lengthBytes: 99 })).toThrow(/holds 100 bytes; its ref says 99/);
     expect(() => memory.read({ ...ref, lengthBytes: 99 })).toThrow(/holds 100 bytes; its ref says 99/);
     mkdirSync(join(dir, 'frames', 'abc', '7'), { recursive: true });
     expect(() => memory.read({ path: 'frames/abc/7', lengthBytes: 0 })).toThrow(/is not a regular file/);
+    expect(() => memory.claim({ path: 'frames/abc/7', lengthBytes: 0 })).toThrow(/is not a regular file/);
     symlinkSync(join(dir, 'domain'), join(dir, 'frames', 'abc', '8'));
     expect(() => memory.read({ path: 'frames/abc/8', lengthBytes: 37 })).toThrow(/cannot open frame file frames\/abc\/8/);
+    expect(() => memory.claim({ path: 'frames/abc/8', lengthBytes: 37 })).toThrow(/is not a regular file/);
   });
 
-  it('sweeps frame files older than the age limit only, and counts them', async () => {
+  it('sweeps the folders of gone processes and idle handed-back files, never what a live process holds', async () => {
     const dir = newDir();
     const memory = open(dir, { maxAgeMs: 60_000, freeIdleMs: 5000 });
-    const fresh = memory.write(Buffer.alloc(10));
-    const old = memory.write(Buffer.alloc(10));
+    const peer = open(dir, { maxAgeMs: 60_000 });
     const past = (Date.now() - 120_000) / 1000;
-    utimesSync(join(dir, old.path), past, past);
-    // Handed-back files: deleted once idle for freeIdleMs, not counted as never read.
-    const [idle, recent] = [memory.write(Buffer.alloc(10)), memory.write(Buffer.alloc(10))];
+    // A live process's frames, however old (held unread, or sent and not taken yet): kept.
+    const held = memory.claim(peer.write(Buffer.alloc(10, 1)));
+    const sent = peer.write(Buffer.alloc(10, 2));
+    utimesSync(join(dir, held.path), past, past);
+    utimesSync(join(dir, sent.path), past, past);
+    // Handed-back files: removed once idle for freeIdleMs, not counted.
+    const [idle, recent] = [memory.claim(peer.write(Buffer.alloc(10))), memory.claim(peer.write(Buffer.alloc(10)))];
     memory.read(idle);
     memory.read(recent);
     const tenSecondsAgo = (Date.now() - 10_000) / 1000;
     utimesSync(join(dir, `${idle.path}.free`), tenSecondsAgo, tenSecondsAgo);
-    // A dead process's folder with one old file: both go.
+    // A gone process's folder (not touched for maxAgeMs) with two frames: removed and counted.
     mkdirSync(join(dir, 'frames', 'dead-0'));
     writeFileSync(join(dir, 'frames', 'dead-0', '3'), 'x');
-    utimesSync(join(dir, 'frames', 'dead-0', '3'), past, past);
-    const before = await sweptTotal();
+    writeFileSync(join(dir, 'frames', 'dead-0', '4.free'), 'x');
+    writeFileSync(join(dir, 'frames', 'dead-0', '5'), 'x');
     utimesSync(join(dir, 'frames', 'dead-0'), past, past);
+    const before = await sweptTotal();
     expect(memory.sweep()).toBe(2);
     expect(await sweptTotal()).toBe(before + 2);
-    expect(memory.unread(fresh)).toBe(true);
-    expect(memory.unread(old)).toBe(false);
     expect(existsSync(join(dir, 'frames', 'dead-0'))).toBe(false);
+    expect(memory.read(held).equals(Buffer.alloc(10, 1))).toBe(true);
+    expect(peer.unread(sent)).toBe(true);
     expect(existsSync(join(dir, `${idle.path}.free`))).toBe(false);
     expect(existsSync(join(dir, `${recent.path}.free`))).toBe(true);
-    // Its own folder stays even when empty; a write after a sweep of it works too.
+    // A process whose folder was removed makes it again on its next write.
     rmSync(join(dir, 'frames'), { recursive: true });
     mkdirSync(join(dir, 'frames'));
-    expect(memory.read(memory.write(Buffer.alloc(3, 9))).equals(Buffer.alloc(3, 9))).toBe(true);
+    expect(peer.read(peer.claim(memory.write(Buffer.alloc(3, 9)))).equals(Buffer.alloc(3, 9))).toBe(true);
   });
 
   it('is configured from the environment: off by default, an absolute path when on', () => {

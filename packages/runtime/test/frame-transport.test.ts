@@ -22,6 +22,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMeshClient } from '../src/client';
 import { baseServiceSchema, loadConfig } from '../src/config';
 import { FrameMemory } from '../src/frame-memory';
+import { isLazyFrame } from '../src/frame-lease';
 import { fastDefinitionFor } from '../src/frame-wire';
 import { frameBatch, rgbFrame } from '../src/frames';
 import { meshChannelOptions } from '../src/grpc-options';
@@ -198,20 +199,25 @@ describe('frame transport between processes', () => {
     expect(filesLeft(memory)).toBe(0);
   });
 
-  it('holds the sender back while the receiver has not read its frames', async () => {
-    const memory = newMemory({ callBytes: 3 * W * H * 3 }); // three frames of a call may wait unread
-    const server = await decoderServer(memory);
-    const client = clientOf(DecoderClient, server.port, memory);
-    let mostUnread = 0;
-    // A slow reader that takes one message at a time (as the gateway reads a stage's stream).
+  it('holds the sender back while the receiver has not taken its frames', async () => {
+    const serverMemory = newMemory({ callBytes: 3 * W * H * 3 }); // three frames of a call may wait untaken
+    const clientMemory = new FrameMemory(serverMemory.dir);
+    cleanups.push(() => clientMemory.close());
+    const server = await decoderServer(serverMemory);
+    const client = clientOf(DecoderClient, server.port, clientMemory);
+    const inTransit = (): number => readdirSync(join(serverMemory.dir, 'frames', serverMemory.instance)).filter((f) => !f.endsWith('.free')).length;
+    let mostInTransit = 0;
+    // A slow reader that takes one message at a time (as the gateway reads a stage's stream) and keeps the frames.
     const frames = await decodeAll(client, 12, async () => {
       await new Promise((resolve) => setTimeout(resolve, 40));
-      mostUnread = Math.max(mostUnread, filesLeft(memory));
+      mostInTransit = Math.max(mostInTransit, inTransit());
     }, 1);
+    expect(mostInTransit).toBeGreaterThanOrEqual(2);
+    expect(mostInTransit).toBeLessThanOrEqual(3);
+    // Taken frames are the client's to read (from its own folder) whenever it wants.
+    expect(frames.every(isLazyFrame)).toBe(true);
     expect(digest(frames)).toBe(digest(expected(12)));
-    expect(mostUnread).toBeGreaterThanOrEqual(2);
-    expect(mostUnread).toBeLessThanOrEqual(3);
-    expect(filesLeft(memory)).toBe(0);
+    expect(filesLeft(serverMemory)).toBe(0);
   });
 
   it('fails the call with a clear error on a ref outside the folder or of the wrong size', async () => {

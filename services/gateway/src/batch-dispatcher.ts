@@ -1,5 +1,6 @@
 import type { Client, ClientDuplexStream } from '@grpc/grpc-js';
-import { VaneliaError, silentLogger, type Logger } from '@vanelia/runtime';
+import type { Frame } from '@vanelia/proto';
+import { VaneliaError, releaseFrames, retainFrames, silentLogger, type Logger } from '@vanelia/runtime';
 import { batchRetries, batchRoundtrip, countStageError, gatewayQueueDepth, stageStreams, type MetricStage } from './metrics';
 import type { Replica, StageReplicas } from './replicas/stage-replicas';
 import { stageFailure, statusNameOf } from './stage-errors';
@@ -16,6 +17,11 @@ export interface BatchDispatchOptions<C extends Client, B, Req, Res> {
   batchIdOf: (batch: B) => string;
   /** The batch id an answer carries (answers come in order on each call, and are checked). */
   answerIdOf: (answer: Res) => string;
+  /**
+   * The frames of a batch: held in the frame memory (not copied) until the batch is answered, so it can
+   * be sent again to another replica.
+   */
+  framesOf?: (batch: B) => Array<Frame | undefined>;
   /** Calls a replica gets for one job at most. */
   streamsPerReplica?: number;
   /** Batches sent on one call and not yet answered, at most (the next one travels while one is worked on). */
@@ -33,6 +39,7 @@ export interface BatchDispatchOptions<C extends Client, B, Req, Res> {
 }
 
 export const BATCH_DISPATCH_DEFAULTS = {
+  framesOf: (): Frame[] => [],
   streamsPerReplica: 1,
   inFlightPerStream: 2,
   maxAttempts: 4,
@@ -146,7 +153,7 @@ class Dispatch<C extends Client, B, Req, Res> {
 
   constructor(options: BatchDispatchOptions<C, B, Req, Res>) {
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    this.o = { ...BATCH_DISPATCH_DEFAULTS, ...defined } as Dispatch<C, B, Req, Res>['o'];
+    this.o = { ...BATCH_DISPATCH_DEFAULTS, ...defined } as unknown as Dispatch<C, B, Req, Res>['o'];
     this.service = options.replicas.service;
     this.logger = options.logger ?? silentLogger;
   }
@@ -196,12 +203,18 @@ class Dispatch<C extends Client, B, Req, Res> {
       unsubscribe();
       this.o.signal?.removeEventListener('abort', onAbort);
       if (!completed) for (const stream of [...this.streams]) stream.finish(true);
+      for (const item of this.items.values()) this.release(item);
       this.pending = [];
       this.reportQueue();
       this.wakeRoom?.();
       // After a failure the reader may wait on an upstream that the job's abort stops; do not wait for it.
       if (completed) await reader;
     }
+  }
+
+  /** The item's frames are not needed any more (answered, or the job is over). */
+  private release(item: Item<B, Res>): void {
+    for (const batch of item.batches) releaseFrames(this.o.framesOf(batch));
   }
 
   /** Pulls input while the window has room: `groupSize` batches an item. */
@@ -237,8 +250,9 @@ class Dispatch<C extends Client, B, Req, Res> {
         setTimeout(resolve, 1000); // the window grows when replicas join
       });
     }
-    if (this.closing || this.fatal) return;
     const item: Item<B, Res> = { seq: this.nextSeq++, batches, answers: [], attempts: 0, done: false, sentAtMs: 0 };
+    if (this.closing || this.fatal) return this.release(item);
+    for (const batch of batches) retainFrames(this.o.framesOf(batch));
     this.items.set(item.seq, item);
     this.pending.push(item);
     this.schedule();
@@ -307,6 +321,7 @@ class Dispatch<C extends Client, B, Req, Res> {
     head.answers.push(answer);
     if (head.answers.length === head.batches.length) {
       head.done = true;
+      this.release(head);
       stream.outstanding.shift();
       batchRoundtrip.observe({ stage: this.o.stage }, (performance.now() - head.sentAtMs) / 1000);
       this.wakeMain?.();

@@ -323,6 +323,7 @@ function composite(run: PipelineRun, track: CameraTrack | undefined, frames: Asy
     request: (batch) => ({ payload: { $case: 'batch', value: batch } }),
     batchIdOf: (batch) => batch.batchId,
     answerIdOf: (answer) => answer.batchId,
+    framesOf: (batch) => batch.frames,
     ...spreadSettings(run, o, signal),
   });
 }
@@ -353,6 +354,7 @@ async function* refine(run: PipelineRun, composited: AsyncIterable<CompositeResp
     request: (batch) => ({ payload: { $case: 'batch', value: batch } }),
     batchIdOf: (batch) => batch.batchId,
     answerIdOf: (answer) => answer.batch?.batchId ?? '',
+    framesOf: (batch) => batch.frames.flatMap((f) => [f.composite, f.inpaintMask]),
     groupSize: refineGroupSize(run.spec, batchSize),
     ...spreadSettings(run, o, signal),
   });

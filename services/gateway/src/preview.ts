@@ -41,18 +41,26 @@ export class PreviewCapture {
     this.wanted = new Set(indices);
   }
 
-  /** Thumbnails the sampled frames among `frames` (in the background; `flush` waits). */
+  /** Thumbnails the sampled frames among `frames` (pixels taken now, the PNG written in the background; `flush` waits). */
   capture(kind: 'before' | 'after', frames: Frame[]): void {
     for (const frame of frames) {
       if (!this.wanted.has(frame.index)) continue;
       if (frame.format !== PixelFormat.PIXEL_FORMAT_RGB8 && frame.format !== PixelFormat.PIXEL_FORMAT_I420) continue;
       const path = join(this.folder, thumbName(kind, frame.index));
       const width = this.options.thumbWidthPx ?? PREVIEW_DEFAULTS.thumbWidthPx;
+      let small: Frame;
+      try {
+        // Now: the frame's bytes may go on to the next stage (and out of this process) right after this.
+        small = shrinkFrame(frame, width);
+      } catch (error) {
+        this.logger.warn('preview thumbnail failed', { frame: frame.index, error });
+        continue;
+      }
       this.writes.push(
         (async () => {
           await mkdir(this.folder, { recursive: true });
           const tmp = `${path}.tmp.png`;
-          const rgb = toRgbFrame('gateway', frame);
+          const rgb = toRgbFrame('gateway', small);
           await sharp(rgb.data, { raw: { width: rgb.widthPx, height: rgb.heightPx, channels: 3 } }).resize({ width }).png().toFile(tmp);
           await rename(tmp, path);
         })().catch((error: unknown) => this.logger.warn('preview thumbnail failed', { frame: frame.index, error })),
@@ -63,6 +71,43 @@ export class PreviewCapture {
   async flush(): Promise<void> {
     await Promise.all(this.writes.splice(0));
   }
+}
+
+/**
+ * The frame scaled down by a whole step (at least `minWidthPx` wide still), in its own format: a
+ * thumbnail needs a few thousandths of a 1080p frame's colour conversion. Luma is a 2x2 mean at each step.
+ */
+export function shrinkFrame(frame: Frame, minWidthPx: number): Frame {
+  const { widthPx: w, heightPx: h } = frame;
+  const i420 = frame.format === PixelFormat.PIXEL_FORMAT_I420;
+  let step = Math.max(1, Math.floor(w / Math.max(1, minWidthPx)));
+  if (i420 && step > 1) step -= step % 2; // chroma samples stay on the grid
+  if (step === 1) return { ...frame, data: frame.data }; // its bytes now (an unread frame's are read here)
+  const ow = Math.floor(w / step);
+  const oh = Math.floor(h / step);
+  const src = frame.data;
+  if (!i420) {
+    const out = Buffer.allocUnsafe(ow * oh * 3);
+    for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) src.copy(out, (y * ow + x) * 3, (y * step * w + x * step) * 3, (y * step * w + x * step) * 3 + 3);
+    return { ...frame, widthPx: ow, heightPx: oh, data: out };
+  }
+  const [cw, ocw, och] = [Math.ceil(w / 2), Math.ceil(ow / 2), Math.ceil(oh / 2)];
+  const out = Buffer.allocUnsafe(ow * oh + 2 * ocw * och);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      const p = y * step * w + x * step;
+      out[y * ow + x] = (src[p] + src[p + 1] + src[p + w] + src[p + w + 1] + 2) >> 2;
+    }
+  }
+  const [uIn, vIn, uOut, vOut] = [w * h, w * h + cw * Math.ceil(h / 2), ow * oh, ow * oh + ocw * och];
+  for (let y = 0; y < och; y++) {
+    for (let x = 0; x < ocw; x++) {
+      const c = Math.min(y * step, Math.ceil(h / 2) - 1) * cw + Math.min(x * step, cw - 1);
+      out[uOut + y * ocw + x] = src[uIn + c];
+      out[vOut + y * ocw + x] = src[vIn + c];
+    }
+  }
+  return { ...frame, widthPx: ow, heightPx: oh, data: out };
 }
 
 /**

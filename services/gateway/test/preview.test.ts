@@ -1,10 +1,11 @@
-import { rgbFrame } from '@vanelia/runtime';
+import { fromRgbFrame, rgbFrame, toRgbFrame } from '@vanelia/runtime';
+import { PixelFormat } from '@vanelia/proto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PreviewCapture, makeContactSheet, previewFrameIndices } from '../src/preview';
+import { PreviewCapture, makeContactSheet, previewFrameIndices, shrinkFrame } from '../src/preview';
 
 const W = 64;
 const H = 36;
@@ -49,5 +50,26 @@ describe('preview contact sheet', () => {
 
   it('has nothing to show before any pair is captured', async () => {
     expect(await makeContactSheet(join(dir, 'none'), join(dir, 'none.png'))).toBe(false);
+  });
+
+  it('shrinks a frame by a whole step before its colours are converted, keeping them', () => {
+    // 1280x720 I420 of colour bands (one 40-pixel column a colour): a 4x smaller frame, same bands.
+    const [w, h] = [1280, 720];
+    const rgb = Buffer.alloc(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rgb.set([(x >> 5) * 8, 255 - (x >> 5) * 8, (y >> 5) * 11], (y * w + x) * 3);
+    const big = fromRgbFrame('gateway', rgbFrame(3, w, h, rgb, 99), PixelFormat.PIXEL_FORMAT_I420);
+    const small = shrinkFrame(big, 320);
+    expect(small).toMatchObject({ index: 3, ptsUs: 99, widthPx: 320, heightPx: 180, format: PixelFormat.PIXEL_FORMAT_I420 });
+    const out = toRgbFrame('gateway', small).data;
+    let worst = 0;
+    for (let y = 2; y < 180; y += 8) {
+      for (let x = 2; x < 320; x += 8) {
+        for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(out[(y * 320 + x) * 3 + c] - rgb[(y * 4 * w + x * 4) * 3 + c]));
+      }
+    }
+    expect(worst).toBeLessThan(12);
+    // RGB frames shrink too; a frame already small enough keeps its size.
+    expect(shrinkFrame(rgbFrame(0, w, h, rgb), 320)).toMatchObject({ widthPx: 320, heightPx: 180 });
+    expect(shrinkFrame(frame(1), 320)).toMatchObject({ widthPx: W, heightPx: H });
   });
 });
