@@ -18,11 +18,11 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMeshClient } from '../src/client';
 import { baseServiceSchema, loadConfig } from '../src/config';
 import { FrameMemory } from '../src/frame-memory';
-import { isLazyFrame } from '../src/frame-lease';
+import { isLazyFrame, releaseFrames, retainFrames } from '../src/frame-lease';
 import { fastDefinitionFor } from '../src/frame-wire';
 import { frameBatch, rgbFrame } from '../src/frames';
 import { meshChannelOptions } from '../src/grpc-options';
@@ -55,13 +55,16 @@ function decoderImplementation(onBatchSent?: (n: number) => void) {
   };
 }
 
-/** A compositor stand-in: answers every batch with its frames inverted. */
+/** A compositor stand-in: answers every batch with its frames inverted (job "pass": the frames as they came). */
 const compositorImplementation = {
   composite: streamHandler({ stage: 'compositor', logger: silentLogger }, 'Composite', async (call: ServerDuplexStream<CompositeRequest, CompositeResponse>) => {
+    let pass = false;
     for await (const request of call) {
+      if (request.payload?.$case === 'config') pass = request.payload.value.jobId === 'pass';
       if (request.payload?.$case !== 'batch') continue;
       const batch = request.payload.value;
-      const frames = batch.frames.map((f: Frame) => ({ composite: { ...f, data: Buffer.from(f.data.map((v: number) => 255 - v)) }, inpaintMask: undefined, region: undefined }));
+      const invert = (f: Frame): Frame => (pass ? f : { ...f, data: Buffer.from(f.data.map((v: number) => 255 - v)) });
+      const frames = batch.frames.map((f: Frame) => ({ composite: invert(f), inpaintMask: undefined, region: undefined }));
       await writeMessage(call, { jobId: batch.jobId, batchId: batch.batchId, frames, warnings: [] });
     }
   }),
@@ -218,6 +221,56 @@ describe('frame transport between processes', () => {
     expect(frames.every(isLazyFrame)).toBe(true);
     expect(digest(frames)).toBe(digest(expected(12)));
     expect(filesLeft(serverMemory)).toBe(0);
+  });
+
+  it('passes unread frames on as their files: a stage that only forwards them copies nothing', async () => {
+    const serverMemory = newMemory();
+    const clientMemory = new FrameMemory(serverMemory.dir);
+    cleanups.push(() => clientMemory.close());
+    const server = await decoderServer(serverMemory);
+    const [decoder, compositor] = [clientOf(DecoderClient, server.port, clientMemory), clientOf(CompositorClient, server.port, clientMemory)];
+    const writes = { server: vi.spyOn(serverMemory, 'write'), client: vi.spyOn(clientMemory, 'write') };
+    // decoder -> client -> compositor (passes them back) -> client -> encoder: written once, read once.
+    const decoded = await decodeAll(decoder, 4);
+    expect(writes.server).toHaveBeenCalledTimes(4);
+    const call = compositor.composite();
+    const answers: CompositeResponse[] = [];
+    call.on('data', (answer: CompositeResponse) => answers.push(answer));
+    const ended = new Promise((resolve, reject) => call.on('end', resolve).on('error', reject));
+    call.write({ payload: { $case: 'config', value: CompositeConfig.fromPartial({ jobId: 'pass' }) } });
+    for (const frame of decoded) call.write({ payload: { $case: 'batch', value: frameBatch('pass', [frame]) } });
+    call.end();
+    await ended;
+    const back = answers.map((a) => a.frames[0].composite!);
+    expect(back.every(isLazyFrame)).toBe(true);
+    expect(() => decoded[0].data).toThrow(/frame 0 was passed on to another process unread/);
+    const encoded = await encodeAll(decoder, back);
+    expect(encoded).toMatchObject({ frameCount: 4, outputPath: digest(expected(4)) });
+    expect(writes.server).toHaveBeenCalledTimes(4);
+    expect(writes.client).not.toHaveBeenCalled();
+    expect(filesLeft(serverMemory)).toBe(0);
+  });
+
+  it('keeps retained frames across sends (linked, not copied) until they are released', async () => {
+    const serverMemory = newMemory();
+    const clientMemory = new FrameMemory(serverMemory.dir);
+    cleanups.push(() => clientMemory.close());
+    const server = await decoderServer(serverMemory);
+    const decoder = clientOf(DecoderClient, server.port, clientMemory);
+    const decoded = await decodeAll(decoder, 2);
+    retainFrames(decoded);
+    // Sent twice (as a failed batch is sent again): both arrive whole; the frames stay readable here.
+    for (let i = 0; i < 2; i++) expect((await encodeAll(decoder, decoded)).outputPath).toBe(digest(expected(2)));
+    expect(filesLeft(serverMemory)).toBe(2);
+    releaseFrames(decoded);
+    expect(filesLeft(serverMemory)).toBe(0);
+    expect(() => decoded[1].data).toThrow(/frame 1 was released/);
+    // A frame given new bytes lets go of its file.
+    const [other] = await decodeAll(decoder, 1);
+    expect(filesLeft(serverMemory)).toBe(1);
+    other.data = Buffer.from('new');
+    expect(filesLeft(serverMemory)).toBe(0);
+    expect(other.data.toString()).toBe('new');
   });
 
   it('fails the call with a clear error on a ref outside the folder or of the wrong size', async () => {
