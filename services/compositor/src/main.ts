@@ -1,5 +1,5 @@
 import { baseServiceSchema, createLogger, env, loadConfig, startService } from '@vanelia/runtime';
-import { FramePool } from './frame-pool';
+import { FramePool, defaultPoolSize } from './frame-pool';
 import { openProductSession } from './job-session';
 import { createRendererProvider } from './renderer-provider';
 import { compositorService } from './server';
@@ -10,17 +10,21 @@ const config = loadConfig('compositor', {
   VANELIA_GPU_BACKEND: env.oneOf(['auto', 'vulkan', 'opengles'] as const, 'auto'),
   // Longest texture side kept when loading products (memory and render speed).
   VANELIA_MAX_TEXTURE_PX: env.int(4096, { min: 64, max: 16384 }),
-  // Worker threads that composite frames while the main thread feeds the GPU (0: one per core but one, at most 32).
-  VANELIA_COMPOSITOR_WORKERS: env.int(0, { min: 0, max: 64 }),
+  // Worker threads that composite frames while the main thread feeds the GPU (default: one per core but one,
+  // at least 1, at most 32; 0: no pool, the main thread composites).
+  VANELIA_COMPOSITOR_WORKERS: env.int(defaultPoolSize(), { min: 0, max: 64 }),
 });
 const logger = createLogger({ service: 'compositor', level: config.VANELIA_LOG_LEVEL });
 // One renderer for the process, shared by every job; initialised before the service reports SERVING.
 const renderers = createRendererProvider({ backend: config.VANELIA_GPU_BACKEND }, logger);
 // One frame pool for the process too; without it (workers cannot start) frames are composited on the main thread.
-const pool = await FramePool.create({ size: config.VANELIA_COMPOSITOR_WORKERS }, logger).catch((error: Error) => {
-  logger.warn('frame pool unavailable; compositing on the main thread', { error: error.message });
-  return undefined;
-});
+const pool =
+  config.VANELIA_COMPOSITOR_WORKERS === 0
+    ? undefined
+    : await FramePool.create({ size: config.VANELIA_COMPOSITOR_WORKERS }, logger).catch((error: Error) => {
+        logger.warn('frame pool unavailable; compositing on the main thread', { error: error.message });
+        return undefined;
+      });
 
 await startService({
   name: 'compositor',
