@@ -118,8 +118,13 @@ class OutgoingFrames {
       try {
         out = await this.prepare(message);
       } catch (error) {
+        // Inline then; a frame that was passed on unread has no bytes left here, and its call fails.
         this.o.logger?.warn('frame memory write failed; sending the frames inline', { error });
-        frameBytes.inc({ transport: 'inline' }, this.schema ? frameDataBytes(this.schema, message) : 0);
+        try {
+          frameBytes.inc({ transport: 'inline' }, this.schema ? frameDataBytes(this.schema, message) : 0);
+        } catch {
+          // counted by nobody: the serializer reports the frame
+        }
       }
       next(out);
     });
@@ -161,11 +166,11 @@ class OutgoingFrames {
       return out;
     } catch (error) {
       for (const ref of refs) memory.discard(ref);
-      throw error; // (frames passed on before the failure are lost with it: the call fails, the sender resends)
+      throw error;
     }
   }
 
-  /** Waits until the peer has read enough of this call's earlier frames for `bytes` more (one message always fits). */
+  /** Waits until the peer has taken enough of this call's earlier frames for `bytes` more (one message always fits). */
   private async roomFor(bytes: number, memory: FrameMemory): Promise<void> {
     let delayMs = 1;
     for (;;) {
