@@ -6,7 +6,8 @@
  *     [--workers auto|0|N] [--format rgb8|i420] [--batch-size 8] [--batches-in-flight 2] [--window 10]
  *
  * --workers 0 finishes frames on the main thread (the single-thread path); auto (default) is the service's
- * pool size (cores - 1: one worker on this 2-core machine). --format i420 adds the service's conversions.
+ * default (cores - 1, but no pool on two cores, so the main thread on this machine); --workers 1 measures a
+ * one-worker pool here. --format i420 adds the service's conversions.
  * msPerFrame is throughput (steady-state wall time per frame, median over windows); latencies are separate.
  *
  * Writes bench/results/compositor-cpu.json and prints a table. Run it on a quiet machine: the load average

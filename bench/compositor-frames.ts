@@ -22,7 +22,7 @@ import * as THREE from 'three/webgpu';
 import { lookAtPose, type CameraPose } from '../services/compositor/src/camera-model';
 import { i420ToRgb, rgbToI420 } from '@vanelia/runtime';
 import { CompositorJob, type CompositedFrame, type FrameInput } from '../services/compositor/src/compositor-job';
-import { FramePool } from '../services/compositor/src/frame-pool';
+import { FramePool, defaultPoolSize } from '../services/compositor/src/frame-pool';
 import type { GpuBackend } from '../services/compositor/src/gpu-renderer';
 import { LayerRenderer } from '../services/compositor/src/layer-renderer';
 
@@ -40,7 +40,7 @@ export interface FrameBenchOptions {
   batchSize: number;
   /** Batches given to the job before the oldest is answered (the server keeps 2). */
   batchesInFlight: number;
-  /** Frame-pool workers; 0: finish frames on the main thread (the single-thread path); -1: the service default. */
+  /** Frame-pool workers; 0: finish frames on the main thread (the single-thread path); -1: the service default (defaultPoolSize()). */
   workers: number;
   /** Frames as RGB8, or as I420 as the mesh carries them (the service path: conversions included). */
   format: 'rgb8' | 'i420';
@@ -172,7 +172,8 @@ export async function runFrameBench(options: FrameBenchOptions): Promise<FrameBe
     const { widthPx: W, heightPx: H } = options;
     const background = await backgroundFrame(W, H, work);
     const renderer = await LayerRenderer.create({ backend: options.backend });
-    const pool = options.workers === 0 ? undefined : await FramePool.create({ size: Math.max(0, options.workers) });
+    const workers = options.workers < 0 ? defaultPoolSize() : options.workers;
+    const pool = workers === 0 ? undefined : await FramePool.create({ size: workers });
     const total = options.warmup + options.frames + 1;
     const f = 0.9 * W;
     // Orbit: the product (1 m tall) fills `screenFraction` of the frame height at distance d.

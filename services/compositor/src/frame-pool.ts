@@ -20,7 +20,7 @@ import type { WorkerReply, WorkerRequest } from './frame-worker';
  */
 
 export interface FramePoolOptions {
-  /** Worker threads (0: one per core but one, at least 1, at most 32). */
+  /** Worker threads (0: defaultPoolSize(), at least 1). */
   size?: number;
   /** The worker entry (a JavaScript file); default: frame-worker.mjs beside this module, else frame-worker.ts through tsx. */
   workerEntry?: string;
@@ -34,9 +34,14 @@ export const FRAME_POOL_DEFAULTS: Required<FramePoolOptions> = {
   startTimeoutMs: 60_000,
 };
 
-/** Default pool size: every core but the one the job's thread (and the GPU driver) needs, capped. */
+/**
+ * Default pool size: every core but the one the job's thread (and the GPU driver) needs, capped; 0 (no
+ * pool) on two cores or fewer, where the software rasterizer already uses every core and a worker only
+ * competes with it (measured: the same CPU time a frame, more exposed to other load).
+ */
 export function defaultPoolSize(): number {
-  return Math.max(1, Math.min(32, availableParallelism() - 1));
+  const cores = availableParallelism();
+  return cores <= 2 ? 0 : Math.min(32, cores - 1);
 }
 
 interface Task {
@@ -102,7 +107,7 @@ export class FramePool {
   static async create(options: FramePoolOptions = {}, logger: Logger = silentLogger): Promise<FramePool> {
     const opts = { ...FRAME_POOL_DEFAULTS };
     for (const key of Object.keys(opts) as (keyof FramePoolOptions)[]) if (options[key] !== undefined) (opts as Record<string, unknown>)[key] = options[key];
-    const pool = new FramePool(opts.size > 0 ? Math.floor(opts.size) : defaultPoolSize(), opts, logger);
+    const pool = new FramePool(opts.size > 0 ? Math.floor(opts.size) : Math.max(1, defaultPoolSize()), opts, logger);
     try {
       await Promise.all(Array.from({ length: pool.size }, () => pool.spawn()));
     } catch (error) {

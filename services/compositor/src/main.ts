@@ -11,7 +11,7 @@ const config = loadConfig('compositor', {
   // Longest texture side kept when loading products (memory and render speed).
   VANELIA_MAX_TEXTURE_PX: env.int(4096, { min: 64, max: 16384 }),
   // Worker threads that composite frames while the main thread feeds the GPU (default: one per core but one,
-  // at least 1, at most 32; 0: no pool, the main thread composites).
+  // at most 32, and none on two cores or fewer; 0: no pool, the main thread composites).
   VANELIA_COMPOSITOR_WORKERS: env.int(defaultPoolSize(), { min: 0, max: 64 }),
 });
 const logger = createLogger({ service: 'compositor', level: config.VANELIA_LOG_LEVEL });
