@@ -174,6 +174,8 @@ describe('service bundles (what each image runs)', () => {
         VANELIA_LOG_LEVEL: 'warn',
         VANELIA_SHUTDOWN_GRACE_MS: '5000',
         VANELIA_ROOT: REPO_ROOT,
+        // The compositor's frame pool starts from frame-worker.mjs beside the bundle (off by default on 2 cores).
+        ...(service === 'compositor' ? { VANELIA_COMPOSITOR_WORKERS: '1' } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -189,6 +191,7 @@ describe('service bundles (what each image runs)', () => {
     }
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`vanelia_service_ready\\{service="${service}"\\} 1`));
+    expect(output).not.toContain('frame pool unavailable');
     child.kill('SIGTERM');
     expect(await exited, output).toBe(0);
     await expect(checkHealth(`127.0.0.1:${port}`, '', 500)).rejects.toThrow();

@@ -2,7 +2,8 @@
 /**
  * Bundles one service for its image: services/<service>/src/main.ts -> <outdir>/<service>.mjs with
  * esbuild (--bundle --platform=node --format=esm --packages=external). The workspace packages
- * (@vanelia/*) point at TypeScript sources, so they are bundled in; every other package stays an import
+ * (@vanelia/*) point at TypeScript sources, so they are bundled in (worker-thread entries, such as the
+ * compositor's frame worker, become sibling .mjs files); every other package stays an import
  * and must be a runtime dependency of the root package.json, because images install with
  * `npm ci --omit=dev`. The Dockerfiles and test/deploy/images.test.ts both run this.
  *
@@ -16,6 +17,11 @@ import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SERVICES = ['decoder', 'pose', 'compositor', 'inpaint', 'gateway'];
+
+/** Entries a service starts beside its main bundle (worker threads), bundled next to it under these names. */
+const WORKER_ENTRIES = {
+  compositor: { 'frame-worker': 'services/compositor/src/frame-worker.ts' },
+};
 
 /** @vanelia/<name> -> { dir, exports } for every workspace package. */
 function workspacePackages() {
@@ -61,9 +67,11 @@ export async function bundleService(service, outdir = join(REPO_ROOT, 'dist')) {
   const entry = join(REPO_ROOT, 'services', service, 'src', 'main.ts');
   if (!existsSync(entry)) throw new Error(`bundle: ${entry} does not exist`);
   const outfile = join(outdir, `${service}.mjs`);
+  const workers = Object.fromEntries(Object.entries(WORKER_ENTRIES[service] ?? {}).map(([name, path]) => [name, join(REPO_ROOT, path)]));
   const result = await build({
-    entryPoints: [entry],
-    outfile,
+    entryPoints: { [service]: entry, ...workers },
+    outdir,
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',
