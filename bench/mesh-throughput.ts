@@ -3,13 +3,21 @@
 // (as between pods), measured side by side in turns.
 // Usage: npx tsx bench/mesh-throughput.ts [--frames 180] [--runs 3] [--width 1920 --height 1080] [--out results/mesh-throughput.json]
 import { JobState, PixelFormat } from '@vanelia/proto';
-import { gatewayClient, specFromArgs, startLocalMesh, submitJob, watchJob } from '@vanelia/cli';
+import { SERVICE_PROCESS_ENV, gatewayClient, specFromArgs, startLocalMesh, submitJob, watchJob } from '@vanelia/cli';
+import { spawnSync } from 'node:child_process';
 import { FrameEncoder, decodeFrames, probeVideo } from '@vanelia/decoder';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeTestVideo } from '../test/helpers/video';
+
+// The in-process baseline runs with the services' allocator settings (SERVICE_PROCESS_ENV), like the mesh.
+if (Object.entries(SERVICE_PROCESS_ENV).some(([k, v]) => process.env[k] !== v)) {
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, ...SERVICE_PROCESS_ENV } });
+  process.exit(child.status ?? 1);
+}
+const loadAtStart = loadavg()[0];
 
 const { values } = parseArgs({
   options: {
@@ -97,7 +105,11 @@ const result = {
   date: new Date().toISOString(),
   frames,
   runs,
+  // Other work on the machine: the 1-minute load average before the bench, then before each run (which
+  // includes the bench's own previous run).
+  loadAverage1mAtStart: loadAtStart,
   loadAverage1mBeforeEachRun: load,
+  allocatorEnv: SERVICE_PROCESS_ENV,
   inProcessFramesPerS: stats(fps.inProcess),
   meshMemoryFramesPerS: stats(fps.memory),
   meshInlineFramesPerS: stats(fps.inline),

@@ -68,13 +68,24 @@ export interface SpawnedService {
 }
 
 /**
+ * Allocator settings every service process starts with: frames are 3-25 MB Buffers, which glibc by
+ * default maps fresh from the kernel and unmaps again, one page fault per 4 KiB each time; with these
+ * it reuses freed heap memory (bench/mesh-throughput.ts: the shared-memory mesh went from 79 % to 84 %
+ * of in-process throughput, the in-process rate was unchanged). The environment of the caller wins.
+ */
+export const SERVICE_PROCESS_ENV: Record<string, string> = {
+  MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024),
+  MALLOC_TRIM_THRESHOLD_: String(512 * 1024 * 1024),
+};
+
+/**
  * Starts one service process through tsx with `env` on top of this process's environment, forwards its
  * log lines, and resolves with the ports it reports over IPC once it listens (not yet SERVING).
  */
 export async function spawnServiceProcess(name: ServiceName, env: Record<string, string>, onLine: (line: string) => void, timeoutMs = 60_000): Promise<SpawnedService> {
   const child = spawn(process.execPath, [...(process.env.VANELIA_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.VANELIA_PROF_DIR] : []), '--import', 'tsx', serviceEntry(name)], {
     cwd: REPO_ROOT,
-    env: { ...(process.env as Record<string, string>), ...env },
+    env: { ...SERVICE_PROCESS_ENV, ...(process.env as Record<string, string>), ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const forward = (data: Buffer): void => {
