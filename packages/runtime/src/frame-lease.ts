@@ -83,6 +83,18 @@ export function isLazyFrame(frame: Frame): boolean {
   return state === 'held' || state === 'retained';
 }
 
+/**
+ * Reads an unread frame's bytes into `target` (reusable: no new memory a frame) and lets go of its file;
+ * the frame's own `data` is gone afterwards. Undefined when the frame is not waiting in the frame memory.
+ */
+export function readFrameInto(frame: Frame, target: Buffer): Buffer | undefined {
+  const lease = leases.get(frame);
+  if (!lease || (lease.state !== 'held' && lease.state !== 'retained')) return undefined;
+  const bytes = lease.memory.readInto(lease.ref, target, lease.stage);
+  lease.state = 'released';
+  return bytes;
+}
+
 /** Keeps unread frames' files across sends (each send links them), until `releaseFrames`. */
 export function retainFrames(frames: Iterable<Frame | undefined>): void {
   for (const frame of frames) {

@@ -167,6 +167,12 @@ export class FrameMemory {
    * declared size: otherwise a VaneliaError.
    */
   read(ref: FrameMemoryRef, stage: StageName = this.stage): Buffer {
+    return this.readInto(ref, Buffer.allocUnsafe(ref.lengthBytes), stage);
+  }
+
+  /** `read` into `target` (at least the frame's size): the bytes are `target`'s first `lengthBytes`. */
+  readInto(ref: FrameMemoryRef, target: Buffer, stage: StageName = this.stage): Buffer {
+    if (target.byteLength < ref.lengthBytes) throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame file ${ref.path} holds ${ref.lengthBytes} bytes; the buffer for it ${target.byteLength}.`);
     const path = this.pathOf(ref, stage);
     let fd: number;
     try {
@@ -177,7 +183,7 @@ export class FrameMemory {
     try {
       const stat = fstatSync(fd);
       this.checkStat(ref, stage, stat);
-      const data = Buffer.allocUnsafe(stat.size);
+      const data = target.subarray(0, stat.size);
       for (let at = 0; at < data.byteLength; ) {
         const n = readSync(fd, data, at, data.byteLength - at, at);
         if (n === 0) throw new VaneliaError(stage, 'FRAME_MEMORY_REF', `frame file ${ref.path} ended after ${at} bytes.`);

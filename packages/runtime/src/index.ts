@@ -13,5 +13,5 @@ export * from './paths';
 export * from './frame-wire';
 export * from './frame-memory';
 export * from './frame-transport';
-export { isLazyFrame, releaseFrames, retainFrames } from './frame-lease';
+export { isLazyFrame, readFrameInto, releaseFrames, retainFrames } from './frame-lease';
 export * from './pixel-convert';

@@ -22,7 +22,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMeshClient } from '../src/client';
 import { baseServiceSchema, loadConfig } from '../src/config';
 import { FrameMemory } from '../src/frame-memory';
-import { isLazyFrame, releaseFrames, retainFrames } from '../src/frame-lease';
+import { isLazyFrame, readFrameInto, releaseFrames, retainFrames } from '../src/frame-lease';
 import { fastDefinitionFor } from '../src/frame-wire';
 import { frameBatch, rgbFrame } from '../src/frames';
 import { meshChannelOptions } from '../src/grpc-options';
@@ -265,6 +265,14 @@ describe('frame transport between processes', () => {
     releaseFrames(decoded);
     expect(filesLeft(serverMemory)).toBe(0);
     expect(() => decoded[1].data).toThrow(/frame 1 was released/);
+    // Read into a reused buffer (an encoder's): the file goes, the frame's own bytes with it.
+    const [one, two] = await decodeAll(decoder, 2);
+    const reused = Buffer.alloc(W * H * 3 + 10);
+    expect(readFrameInto(one, reused)!.equals(expected(1)[0].data)).toBe(true);
+    expect(readFrameInto(two, reused)!.equals(rgbFrame(1, W, H, pixels(1)).data)).toBe(true);
+    expect(() => one.data).toThrow(/frame 0 was released/);
+    expect(readFrameInto(expected(1)[0], reused)).toBeUndefined();
+    expect(filesLeft(serverMemory)).toBe(0);
     // A frame given new bytes lets go of its file.
     const [other] = await decodeAll(decoder, 1);
     expect(filesLeft(serverMemory)).toBe(1);

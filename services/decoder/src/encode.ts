@@ -1,4 +1,4 @@
-import { VaneliaError, assertFrame } from '@vanelia/runtime';
+import { VaneliaError, assertFrame, frameBytesExpected, isLazyFrame, readFrameInto } from '@vanelia/runtime';
 import { PixelFormat, type Frame, type VideoInfo } from '@vanelia/proto';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { FFMPEG_PIXEL_FORMATS } from './decode';
@@ -27,6 +27,9 @@ export const ENCODE_DEFAULTS: Required<EncodeOptions> = {
 };
 
 /** Audio codecs an mp4 carries as they are; others are transcoded to AAC. */
+/** Frame buffers kept for reuse at most (ffmpeg's pipe holds one or two at a time). */
+const SPARE_BUFFERS = 4;
+
 const MP4_AUDIO_CODECS = new Set(['aac', 'mp3', 'alac', 'ac3', 'eac3', 'opus', 'flac']);
 
 export interface EncodeResult {
@@ -48,6 +51,8 @@ export class FrameEncoder {
   private nextIndex: number | undefined;
   private readonly withAudio: boolean;
   private readonly frameFormat: PixelFormat;
+  /** Frame buffers written to ffmpeg and free again. */
+  private readonly spare: Buffer[] = [];
 
   private constructor(
     readonly outputPath: string,
@@ -92,16 +97,26 @@ export class FrameEncoder {
 
   /** Appends frames (the configured format and size, consecutive indices). */
   async write(frames: Frame[]): Promise<void> {
+    const expected = { widthPx: this.video.widthPx, heightPx: this.video.heightPx, format: this.frameFormat };
     for (const frame of frames) {
-      assertFrame('decoder', frame, { widthPx: this.video.widthPx, heightPx: this.video.heightPx, format: this.frameFormat });
       if (this.nextIndex !== undefined && frame.index !== this.nextIndex) {
         throw new VaneliaError('decoder', 'FRAME_ORDER', `frame ${frame.index} arrived where frame ${this.nextIndex} was expected.`);
       }
-      this.nextIndex = frame.index + 1;
       if (this.proc.exitCode !== null) break;
-      if (!this.proc.stdin.write(frame.data)) {
-        await Promise.race([once(this.proc.stdin, 'drain'), this.exited]);
-      }
+      // A frame still in the frame memory is read into one of a few reused buffers (no new memory a frame).
+      let bytes: Buffer;
+      let spare: Buffer | undefined;
+      if (isLazyFrame(frame) && frameBytesExpected(frame.widthPx, frame.heightPx, frame.format) > 0) {
+        spare = this.spare.pop() ?? Buffer.allocUnsafe(frameBytesExpected(frame.widthPx, frame.heightPx, frame.format));
+        bytes = readFrameInto(frame, spare)!;
+      } else bytes = frame.data;
+      const { index, widthPx, heightPx, format, ptsUs } = frame;
+      assertFrame('decoder', { index, widthPx, heightPx, format, ptsUs, data: bytes, memoryRef: undefined }, expected);
+      this.nextIndex = frame.index + 1;
+      const written = this.proc.stdin.write(bytes, () => {
+        if (spare && this.spare.length < SPARE_BUFFERS) this.spare.push(spare);
+      });
+      if (!written) await Promise.race([once(this.proc.stdin, 'drain'), this.exited]);
       this.frameCount += 1;
     }
     if (this.proc.exitCode !== null && this.proc.exitCode !== 0) await this.finish();
