@@ -115,6 +115,9 @@ const result = {
   meshInlineFramesPerS: stats(fps.inline),
   meshMemoryToInProcessRatio: median(fps.memory) / median(fps.inProcess),
   meshInlineToInProcessRatio: median(fps.inline) / median(fps.inProcess),
+  // Each run's mesh rate over the in-process rate measured just before it (less swayed by other work).
+  meshMemoryToInProcessRatioPerRun: fps.memory.map((f, i) => f / fps.inProcess[i]),
+  meshInlineToInProcessRatioPerRun: fps.inline.map((f, i) => f / fps.inProcess[i]),
   // Frame bytes the services sent, by transport (every run and the warm-up): proof of the path taken.
   frameBytesSent: bytes,
 };
