@@ -6,7 +6,7 @@ import { JobState, PixelFormat } from '@vanelia/proto';
 import { SERVICE_PROCESS_ENV, gatewayClient, specFromArgs, startLocalMesh, submitJob, watchJob } from '@vanelia/cli';
 import { spawnSync } from 'node:child_process';
 import { FrameEncoder, decodeFrames, probeVideo } from '@vanelia/decoder';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -69,11 +69,16 @@ async function frameBytesOf(mesh: typeof meshes.memory): Promise<{ memory: numbe
   return total;
 }
 
+let submitted = 0;
 /** The job through five processes (probe, decode, compositor pass-through, encode), by storage path. */
 async function throughMesh(kind: keyof typeof meshes): Promise<number> {
   const client = clients[kind];
+  // Each job names its own file (a hard link): the gateway remembers probes by file, and a user's next job is
+  // a different video, so no run may reuse an earlier run's probe.
+  const name = `input-${kind}-${++submitted}.mp4`;
+  await link(input, join(storage, name));
   const started = performance.now();
-  const job = await submitJob(client, { ...specFromArgs({ 'no-refine': true }), poseBackend: 'none', videoUri: 'input.mp4' });
+  const job = await submitJob(client, { ...specFromArgs({ 'no-refine': true }), poseBackend: 'none', videoUri: name });
   const last = await watchJob(client, job.id, () => undefined);
   if (last.state !== JobState.JOB_STATE_SUCCEEDED) throw new Error(`mesh job ended ${JobState[last.state]}: ${last.error?.message}`);
   return frames / ((performance.now() - started) / 1000);

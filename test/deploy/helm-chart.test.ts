@@ -227,4 +227,15 @@ describe('multi-cluster values', () => {
       expect(d.spec.template.spec.automountServiceAccountToken, d.metadata.name).toBe(false);
     }
   });
+
+  it('sizes the compositor frame pool from its CPU request unless told (node counts the node, not the pod)', () => {
+    const workers = (set: Record<string, string>): string | undefined =>
+      envOf(deploymentsOf(renderChart({ set }), 'compositor')[0].spec.template.spec.containers[0]).VANELIA_COMPOSITOR_WORKERS;
+    expect(envOf(deploymentsOf(render('default'), 'compositor')[0].spec.template.spec.containers[0]).VANELIA_COMPOSITOR_WORKERS).toBe('3');
+    expect(workers({ 'services.compositor.pools.cpu.resources.requests.cpu': '2500m' })).toBe('1');
+    expect(workers({ 'services.compositor.pools.cpu.resources.requests.cpu': '500m' })).toBe('0');
+    expect(workers({ 'services.compositor.pools.cpu.frameWorkers': '0' })).toBe('0');
+    expect(workers({ 'services.compositor.pools.cpu.frameWorkers': '6' })).toBe('6');
+    expect(workers({ 'services.compositor.env.VANELIA_COMPOSITOR_WORKERS': '2' })).toBe('2');
+  });
 });

@@ -1,4 +1,6 @@
-import { DecodeRequest, PixelFormat, type DecodeResponse, type DecoderClient, type FrameBatch, type VideoInfo } from '@vanelia/proto';
+import { DecodeRequest, PixelFormat, VideoInfo, type DecodeResponse, type DecoderClient, type FrameBatch } from '@vanelia/proto';
+import { resolveStoragePath } from '@vanelia/runtime';
+import { stat } from 'node:fs/promises';
 import type { StageReplicas } from './replicas/stage-replicas';
 import { asStageError, readServerStream, stageCallOptions, stageMetadata } from './stage-streams';
 import { countStageError } from './metrics';
@@ -25,6 +27,43 @@ export async function probeVideo(decoders: StageReplicas<DecoderClient>, path: s
     throw asStageError('decoder', error, o.signal);
   } finally {
     release();
+  }
+}
+
+/**
+ * Probe results by file identity (storage path, size, modification time, inode), so the probe made when a
+ * job is submitted is not repeated when it starts moments later. Bounded (oldest dropped first); a changed
+ * or replaced file is probed again, and a gateway that restarts simply probes again.
+ */
+export class VideoProbeCache {
+  private readonly entries = new Map<string, VideoInfo>();
+
+  constructor(
+    private readonly storageRoot: string,
+    private readonly capacity = 256,
+  ) {}
+
+  /** The cached answer for the file as it is now, else `probe(path)` (remembered when it succeeds). */
+  async probe(path: string, probe: (path: string) => Promise<VideoInfo>): Promise<VideoInfo> {
+    const key = await this.identity(path);
+    const hit = key === undefined ? undefined : this.entries.get(key);
+    if (hit) return VideoInfo.fromPartial(hit);
+    const info = await probe(path);
+    if (key !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, VideoInfo.fromPartial(info));
+      if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    }
+    return info;
+  }
+
+  private async identity(path: string): Promise<string | undefined> {
+    try {
+      const s = await stat(resolveStoragePath('gateway', this.storageRoot, path));
+      return [path, s.size, s.mtimeMs, s.ino].join('\0');
+    } catch {
+      return undefined; // not readable here: the decoder's answer (an error) says why
+    }
   }
 }
 

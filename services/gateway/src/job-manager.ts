@@ -7,6 +7,7 @@ import { jobEvent, newJob } from './job-progress';
 import { JobRun, jobFolder } from './job-run';
 import { isTerminal, type JobStore } from './job-store';
 import { countJobEnded, jobsQueued, jobsRunning } from './metrics';
+import type { VideoProbeCache } from './decode-stage';
 import type { MeshReplicas, PipelineOptions } from './pipeline';
 
 export interface JobManagerOptions {
@@ -29,6 +30,8 @@ export interface JobManagerOptions {
   pipeline?: PipelineOptions;
   /** Refuses a probed video over the limits (throws a VaneliaError). */
   checkVideo?: (video: VideoInfo) => void;
+  /** Probe answers shared with the submission path (a job starting just after it was submitted skips the probe). */
+  probeCache?: VideoProbeCache;
 }
 
 export const JOB_MANAGER_DEFAULTS = {
@@ -39,7 +42,7 @@ export const JOB_MANAGER_DEFAULTS = {
   retryBackoffMs: 2000,
 };
 
-export type JobManagerSettings = Required<Omit<JobManagerOptions, 'pipeline' | 'checkVideo'>> & Pick<JobManagerOptions, 'pipeline' | 'checkVideo'>;
+export type JobManagerSettings = Required<Omit<JobManagerOptions, 'pipeline' | 'checkVideo' | 'probeCache'>> & Pick<JobManagerOptions, 'pipeline' | 'checkVideo' | 'probeCache'>;
 
 /**
  * Accepts jobs into the store and runs them: claims queued jobs (its share, when several gateways share

@@ -86,6 +86,7 @@ export class JobRun {
             paths: jobPaths(job),
             checkpoint,
             attempt: job.attempts,
+            probeCache: s.probeCache,
             options: s.pipeline,
             signal: this.controller.signal,
             logger: this.log,

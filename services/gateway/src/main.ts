@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { ApiTokens } from './access';
 import { loadGatewayConfig } from './config';
 import { createJobStore } from './create-job-store';
-import { probeVideo } from './decode-stage';
+import { VideoProbeCache, probeVideo } from './decode-stage';
 import { JobManager } from './job-manager';
 import { checkVideo } from './limits';
 import { createMeshReplicas } from './replicas/mesh-replicas';
@@ -25,9 +25,12 @@ const limits = {
   maxSidePx: config.VANELIA_MAX_SIDE_PX,
   maxPromptChars: config.VANELIA_MAX_PROMPT_CHARS,
 };
+// The probe made at submission serves the job's start too (same file, same answer).
+const probeCache = new VideoProbeCache(config.VANELIA_STORAGE_ROOT);
 const jobs = new JobManager({
   store,
   replicas,
+  probeCache,
   storageRoot: config.VANELIA_STORAGE_ROOT,
   logger,
   maxConcurrentJobs: config.VANELIA_MAX_CONCURRENT_JOBS,
@@ -57,7 +60,7 @@ const service = (policy: { mutualTls: boolean; plainRefused: boolean }) =>
     limits,
     access: { tokens, ...policy },
     // Limits that need the frames are checked at submission when a decoder answers quickly.
-    probe: (path) => probeVideo(replicas.decoder, path, { deadlineMs: 15_000, replicaWaitMs: 3000 }),
+    probe: (path) => probeCache.probe(path, (p) => probeVideo(replicas.decoder, p, { deadlineMs: 15_000, replicaWaitMs: 3000 })),
     logger,
   });
 

@@ -20,7 +20,7 @@ import {
 import { VaneliaError, resolveStoragePath, silentLogger, type Logger } from '@vanelia/runtime';
 import { join } from 'node:path';
 import { dispatchBatches } from './batch-dispatcher';
-import { decodeBatches, probeVideo } from './decode-stage';
+import { decodeBatches, probeVideo, type VideoProbeCache } from './decode-stage';
 import type { JobCheckpoint } from './job-store';
 import { loadTrack, saveTrack, trackCameras } from './pose-stage';
 import { PreviewCapture, makeContactSheet, previewFrameIndices } from './preview';
@@ -103,6 +103,8 @@ export interface PipelineRun {
   checkpoint?: JobCheckpoint;
   /** Attempt number (file names of this attempt's segments). */
   attempt: number;
+  /** Probe answers already known (the submission's); without it the video is probed afresh. */
+  probeCache?: VideoProbeCache;
   observer?: PipelineObserver;
   options?: PipelineOptions;
   signal?: AbortSignal;
@@ -163,7 +165,8 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   const calls = { deadlineMs: o.stageDeadlineMs, replicaWaitMs: o.replicaWaitMs, signal: attempt.signal };
   const abs = (path: string): string => resolveStoragePath('gateway', run.storageRoot, path);
   try {
-    const video = await probeVideo(run.replicas.decoder, run.paths.video, calls);
+    const probe = (path: string) => probeVideo(run.replicas.decoder, path, calls);
+    const video = run.probeCache ? await run.probeCache.probe(run.paths.video, probe) : await probe(run.paths.video);
     observer.onVideo?.(video);
     const total = video.frameCount;
     const checkpoint = run.checkpoint ?? newCheckpoint(run.spec, o);
