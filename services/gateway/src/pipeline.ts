@@ -202,6 +202,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
           jobId: run.jobId,
           video,
           frameFormat: PixelFormat.PIXEL_FORMAT_I420,
+          firstFrame: startFrame < total ? startFrame : undefined,
           segmentFrames: checkpoint.segmentFrames,
           folder: jobSegmentsFolder(run.paths),
           attempt: run.attempt,

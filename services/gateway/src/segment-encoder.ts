@@ -16,6 +16,11 @@ export interface SegmentEncodeOptions {
   folder: string;
   /** Attempt number, in the file names: a killed attempt's half-written file is never reused. */
   attempt: number;
+  /**
+   * The first frame that will arrive, when known: its segment's encoder opens at once, so x264 starts up
+   * while the first frames are still being decoded and composited instead of after they arrive.
+   */
+  firstFrame?: number;
   /** Layout of the frames that will arrive (the main pass sends I420). */
   frameFormat: PixelFormat;
   /** x264 settings passed to the decoder (0 / '' = its defaults). */
@@ -89,6 +94,7 @@ export async function encodeSegments(decoders: StageReplicas<DecoderClient>, bat
   };
 
   try {
+    if (o.firstFrame !== undefined) current = await open(Math.floor(o.firstFrame / o.segmentFrames), o.firstFrame);
     for await (const batch of batches) {
       for (const part of bySegment(batch, o.segmentFrames)) {
         if (failure) throw failure;
