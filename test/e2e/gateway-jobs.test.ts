@@ -138,7 +138,7 @@ describe('gateway jobs through the mesh (SQLite store, tokens)', () => {
     await writeFile(big, Buffer.alloc(9 * 1024 * 1024));
     expect(await refused(passThrough(), big)).toEqual(expect.objectContaining({ code: 'RESOURCE_EXHAUSTED', message: `gateway: the video is ${9 * 1024 * 1024} bytes; the upload limit is ${8 * 1024 * 1024}.` }));
     expect(await refused(passThrough({ poseBackend: 'colmap' }), videos.a)).toEqual(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    const anchored = passThrough({ placement: { frameIndex: 0, hasPixel: true, pixelX: 400, pixelY: 10, productHeightM: 0, productYawDeg: 0 } });
+    const anchored = passThrough({ placement: { frameIndex: 0, hasPixel: true, pixelX: 400, pixelY: 10, productHeightM: 0, productYawDeg: 0, cameraHeightM: 0 } });
     expect((await refused(anchored, videos.a)).message).toBe('gateway: the anchor pixel (400, 10) is outside the 320x240 frame.');
     // Nothing was queued and no upload was kept.
     expect((await listJobs(client, 50)).jobs.map((j) => j.id).sort()).toEqual([...finished].sort());

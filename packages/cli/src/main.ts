@@ -35,6 +35,7 @@ usage:
 
 job options:
   --product-height M     real height of the product in metres (default: the file's size)
+  --camera-height M      camera height above the floor/table in metres: the scene's scale (default 1.4)
   --anchor X,Y[,FRAME]   pixel (and frame) where the product stands (default: centre of frame 0)
   --yaw DEG              product rotation about the up axis
   --pose-backend NAME    auto | dust3r | tracker | none
@@ -53,6 +54,7 @@ const JOB_OPTIONS = {
   output: { type: 'string', short: 'o' },
   gateway: { type: 'string', short: 'g' },
   'product-height': { type: 'string' },
+  'camera-height': { type: 'string' },
   anchor: { type: 'string' },
   yaw: { type: 'string' },
   'pose-backend': { type: 'string' },
@@ -88,7 +90,7 @@ function number(flag: string, text: string | undefined, fallback: number): numbe
 
 /** The job spec a set of flags describes. */
 export function specFromArgs(args: JobArgs): JobSpec {
-  let placement = { frameIndex: 0, hasPixel: false, pixelX: 0, pixelY: 0, productHeightM: number('product-height', args['product-height'], 0), productYawDeg: number('yaw', args.yaw, 0) };
+  let placement = { frameIndex: 0, hasPixel: false, pixelX: 0, pixelY: 0, productHeightM: number('product-height', args['product-height'], 0), productYawDeg: number('yaw', args.yaw, 0), cameraHeightM: number('camera-height', args['camera-height'], 0) };
   if (args.anchor) {
     const parts = args.anchor.split(',').map(Number);
     if (parts.length < 2 || parts.length > 3 || parts.some((p) => !Number.isFinite(p) || p < 0)) usageError(`--anchor takes X,Y[,FRAME] in pixels, got ${JSON.stringify(args.anchor)}`);

@@ -63,6 +63,7 @@ export function checkSpec(spec: JobSpec, limits: Required<JobLimits>): void {
     finite('placement.pixel_y', p.pixelY, 0, 1e6);
     finite('placement.product_height_m', p.productHeightM, 0, 1000);
     finite('placement.product_yaw_deg', p.productYawDeg, -360, 360);
+    finite('placement.camera_height_m', p.cameraHeightM, 0, 1000);
   }
   const labels = Object.entries(spec.labels ?? {});
   if (labels.length > MAX_LABELS || labels.some(([k, v]) => k.length + v.length > MAX_LABEL_CHARS)) {

@@ -262,6 +262,7 @@ async function cameraTrack(run: PipelineRun, video: VideoInfo, checkpoint: JobCh
       pixelX: placement?.pixelX ?? 0,
       pixelY: placement?.pixelY ?? 0,
       productHeightM: placement?.productHeightM ?? 0,
+      cameraHeightM: placement?.cameraHeightM ?? 0,
     },
   });
   const frames = decodeBatches(run.replicas.decoder, { jobId: run.jobId, path: run.paths.video, batchSize: checkpoint.batchSize, startFrame: 0, format: PixelFormat.PIXEL_FORMAT_RGB8 }, calls);

@@ -24,6 +24,7 @@ describe('job limits', () => {
       [() => checkSpec({ ...specFromArgs({}), poseBackend: 'colmap' }, limits), 'INVALID_ARGUMENT', 'gateway: pose backend "colmap" is not one of auto, dust3r, tracker, none.'],
       [() => checkSpec({ ...specFromArgs({}), videoSizeBytes: 1001 }, limits), 'RESOURCE_EXHAUSTED', 'gateway: the video is 1001 bytes; the upload limit is 1000.'],
       [() => checkSpec({ ...specFromArgs({ 'product-height': '-1' }) }, limits), 'INVALID_ARGUMENT', 'gateway: placement.product_height_m is -1; it must be between 0 and 1000.'],
+      [() => checkSpec({ ...specFromArgs({ 'camera-height': '-0.5' }) }, limits), 'INVALID_ARGUMENT', 'gateway: placement.camera_height_m is -0.5; it must be between 0 and 1000.'],
       [() => checkVideo(video({ frameCount: 101 }), limits), 'RESOURCE_EXHAUSTED', 'gateway: the video has 101 frames; the limit is 100.'],
       [() => checkVideo(video({ widthPx: 1080, heightPx: 2400 }), limits), 'RESOURCE_EXHAUSTED', 'gateway: the video is 1080x2400; its longest side may be 1920 pixels.'],
       [() => checkVideo(video(), limits, specFromArgs({ anchor: '10,20,100' })), 'INVALID_ARGUMENT', "gateway: the anchor frame 100 is past the video's last frame (99)."],

@@ -84,7 +84,8 @@ export function poseService(options: PoseServerOptions): ServiceRegistration {
             modelDir: options.modelDir,
             dust3r: options.dust3r,
             tracker: options.tracker,
-            anchor: options.anchor,
+            // A job's own camera height (the scene's metric scale) over the service's default.
+            anchor: placement?.cameraHeightM ? { ...options.anchor, cameraHeightM: placement.cameraHeightM } : options.anchor,
             sceneGraph: config.sceneGraph,
             pairBatchSize: config.pairBatchSize,
             wantDepth: config.wantDepth,

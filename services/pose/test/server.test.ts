@@ -43,7 +43,7 @@ describe('pose gRPC service', () => {
     const video = syntheticVideo(20, 320, 180);
     const frames = Array.from({ length: 20 }, (_, i) => rgbFrame(i, 320, 180, renderSyntheticFrame(video, i)));
     const events = await track([
-      { payload: { $case: 'config', value: { jobId: 'j1', backend: '', video: undefined, placement: { frameIndex: 2, hasPixel: false, pixelX: 0, pixelY: 0, productHeightM: 0.25 }, sceneGraph: '', pairBatchSize: 0, wantDepth: false } } },
+      { payload: { $case: 'config', value: { jobId: 'j1', backend: '', video: undefined, placement: { frameIndex: 2, hasPixel: false, pixelX: 0, pixelY: 0, productHeightM: 0.25, cameraHeightM: 0 }, sceneGraph: '', pairBatchSize: 0, wantDepth: false } } },
       ...[0, 8, 16].map((s): TrackRequest => ({ payload: { $case: 'batch', value: frameBatch('j1', frames.slice(s, s + 8)) } })),
     ]);
     const last = events[events.length - 1].payload;
@@ -57,6 +57,22 @@ describe('pose gRPC service', () => {
     expect(new Set(steps)).toEqual(new Set(['features', 'alignment', 'anchor']));
     const err = evaluateTrajectory(result.cameras.map((c) => Float64Array.from(c.cameraToWorldOpencv)), video.cameras.map((c) => c.cameraToWorldOpenCv));
     expect(err.rmseRelative).toBeLessThan(0.01);
+  }, 120_000);
+
+  it("takes a job's camera height as the scene's metric scale, else the service's default (1.4 m)", async () => {
+    const video = syntheticVideo(12, 320, 180);
+    const frames = Array.from({ length: 12 }, (_, i) => rgbFrame(i, 320, 180, renderSyntheticFrame(video, i)));
+    const anchorWith = async (cameraHeightM: number) => {
+      const events = await track([
+        { payload: { $case: 'config', value: { jobId: `h${cameraHeightM}`, backend: 'tracker', video: undefined, placement: { frameIndex: 0, hasPixel: false, pixelX: 0, pixelY: 0, productHeightM: 0, cameraHeightM }, sceneGraph: '', pairBatchSize: 0, wantDepth: false } } },
+        { payload: { $case: 'batch', value: frameBatch(`h${cameraHeightM}`, frames) } },
+      ]);
+      return (events[events.length - 1].payload as { value: CameraTrack }).value.anchor!;
+    };
+    const [byDefault, lower] = await Promise.all([anchorWith(0), anchorWith(0.7)]);
+    // The same reconstruction: only the metres a reconstruction unit stands for change, in proportion.
+    expect(byDefault.metresPerUnit).toBeGreaterThan(0);
+    expect(lower.metresPerUnit / byDefault.metresPerUnit).toBeCloseTo(0.5, 6);
   }, 120_000);
 
   it('imports an LLFF track and reports protocol and input errors as statuses', async () => {

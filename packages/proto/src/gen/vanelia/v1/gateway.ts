@@ -91,6 +91,11 @@ export interface Placement {
   /** Real product height in metres; 0 = the file's own size. */
   productHeightM: number;
   productYawDeg: number;
+  /**
+   * Height of the camera above the supporting plane in metres, which gives the scene its metric scale
+   * (a video alone has none); 0 = the pose service's default (VANELIA_POSE_CAMERA_HEIGHT_CM).
+   */
+  cameraHeightM: number;
 }
 
 export interface RefineSettings {
@@ -229,7 +234,15 @@ export interface GetPreviewRequest {
 }
 
 function createBasePlacement(): Placement {
-  return { frameIndex: 0, hasPixel: false, pixelX: 0, pixelY: 0, productHeightM: 0, productYawDeg: 0 };
+  return {
+    frameIndex: 0,
+    hasPixel: false,
+    pixelX: 0,
+    pixelY: 0,
+    productHeightM: 0,
+    productYawDeg: 0,
+    cameraHeightM: 0,
+  };
 }
 
 export const Placement: MessageFns<Placement> = {
@@ -251,6 +264,9 @@ export const Placement: MessageFns<Placement> = {
     }
     if (message.productYawDeg !== 0) {
       writer.uint32(49).double(message.productYawDeg);
+    }
+    if (message.cameraHeightM !== 0) {
+      writer.uint32(57).double(message.cameraHeightM);
     }
     return writer;
   },
@@ -316,6 +332,14 @@ export const Placement: MessageFns<Placement> = {
             message.productYawDeg = reader.double();
             continue;
           }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.cameraHeightM = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -360,6 +384,11 @@ export const Placement: MessageFns<Placement> = {
         : isSet(object.product_yaw_deg)
         ? globalThis.Number(object.product_yaw_deg)
         : 0,
+      cameraHeightM: isSet(object.cameraHeightM)
+        ? globalThis.Number(object.cameraHeightM)
+        : isSet(object.camera_height_m)
+        ? globalThis.Number(object.camera_height_m)
+        : 0,
     };
   },
 
@@ -383,6 +412,9 @@ export const Placement: MessageFns<Placement> = {
     if (message.productYawDeg !== 0) {
       obj.productYawDeg = floatToJson(message.productYawDeg);
     }
+    if (message.cameraHeightM !== 0) {
+      obj.cameraHeightM = floatToJson(message.cameraHeightM);
+    }
     return obj;
   },
 
@@ -397,6 +429,7 @@ export const Placement: MessageFns<Placement> = {
     message.pixelY = object.pixelY ?? 0;
     message.productHeightM = object.productHeightM ?? 0;
     message.productYawDeg = object.productYawDeg ?? 0;
+    message.cameraHeightM = object.cameraHeightM ?? 0;
     return message;
   },
 };

@@ -32,6 +32,8 @@ export interface PlacementRequest {
   pixelY: number;
   /** Real height of the product in metres (gives metric scale); 0 keeps the file's own size. */
   productHeightM: number;
+  /** Height of the camera above the supporting plane in metres (the scene's metric scale); 0 = the service's default. */
+  cameraHeightM: number;
 }
 
 export interface TrackConfig {
@@ -85,7 +87,7 @@ export interface ImportTrackRequest_FilesEntry {
 }
 
 function createBasePlacementRequest(): PlacementRequest {
-  return { frameIndex: 0, hasPixel: false, pixelX: 0, pixelY: 0, productHeightM: 0 };
+  return { frameIndex: 0, hasPixel: false, pixelX: 0, pixelY: 0, productHeightM: 0, cameraHeightM: 0 };
 }
 
 export const PlacementRequest: MessageFns<PlacementRequest> = {
@@ -104,6 +106,9 @@ export const PlacementRequest: MessageFns<PlacementRequest> = {
     }
     if (message.productHeightM !== 0) {
       writer.uint32(41).double(message.productHeightM);
+    }
+    if (message.cameraHeightM !== 0) {
+      writer.uint32(49).double(message.cameraHeightM);
     }
     return writer;
   },
@@ -161,6 +166,14 @@ export const PlacementRequest: MessageFns<PlacementRequest> = {
             message.productHeightM = reader.double();
             continue;
           }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.cameraHeightM = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -200,6 +213,11 @@ export const PlacementRequest: MessageFns<PlacementRequest> = {
         : isSet(object.product_height_m)
         ? globalThis.Number(object.product_height_m)
         : 0,
+      cameraHeightM: isSet(object.cameraHeightM)
+        ? globalThis.Number(object.cameraHeightM)
+        : isSet(object.camera_height_m)
+        ? globalThis.Number(object.camera_height_m)
+        : 0,
     };
   },
 
@@ -220,6 +238,9 @@ export const PlacementRequest: MessageFns<PlacementRequest> = {
     if (message.productHeightM !== 0) {
       obj.productHeightM = floatToJson(message.productHeightM);
     }
+    if (message.cameraHeightM !== 0) {
+      obj.cameraHeightM = floatToJson(message.cameraHeightM);
+    }
     return obj;
   },
 
@@ -233,6 +254,7 @@ export const PlacementRequest: MessageFns<PlacementRequest> = {
     message.pixelX = object.pixelX ?? 0;
     message.pixelY = object.pixelY ?? 0;
     message.productHeightM = object.productHeightM ?? 0;
+    message.cameraHeightM = object.cameraHeightM ?? 0;
     return message;
   },
 };
