@@ -5,15 +5,27 @@ import { VaneliaError, type StageName } from './errors';
 // frames converted by ffmpeg agree.
 const KY = 1.164383;
 
-/** I420 (planar 4:2:0) to RGB8; each chroma sample covers its 2x2 block, as ffmpeg's default conversion does. */
-export function i420ToRgb(data: Uint8Array, widthPx: number, heightPx: number, out = Buffer.allocUnsafe(widthPx * heightPx * 3)): Buffer {
+/** A rectangle of a frame in pixels; conversions limited to it leave every other pixel of `out` as it was. */
+export interface PixelRect {
+  xPx: number;
+  yPx: number;
+  widthPx: number;
+  heightPx: number;
+}
+
+/**
+ * I420 (planar 4:2:0) to RGB8; each chroma sample covers its 2x2 block, as ffmpeg's default conversion does.
+ * With `rect`, only its pixels are converted (into their places in the full-frame `out`).
+ */
+export function i420ToRgb(data: Uint8Array, widthPx: number, heightPx: number, out = Buffer.allocUnsafe(widthPx * heightPx * 3), rect?: PixelRect): Buffer {
   const cw = Math.ceil(widthPx / 2);
   const ch = Math.ceil(heightPx / 2);
   const uPlane = widthPx * heightPx;
   const vPlane = uPlane + cw * ch;
-  for (let y = 0; y < heightPx; y++) {
+  const [x0, y0, x1, y1] = rect ? [rect.xPx, rect.yPx, rect.xPx + rect.widthPx, rect.yPx + rect.heightPx] : [0, 0, widthPx, heightPx];
+  for (let y = y0; y < y1; y++) {
     const chromaRow = (y >> 1) * cw;
-    for (let x = 0; x < widthPx; x++) {
+    for (let x = x0; x < x1; x++) {
       const c = chromaRow + (x >> 1);
       const u = data[uPlane + c] - 128;
       const v = data[vPlane + c] - 128;
@@ -29,16 +41,33 @@ export function i420ToRgb(data: Uint8Array, widthPx: number, heightPx: number, o
 
 /** RGB8 to I420; chroma is the mean of each 2x2 block. */
 export function rgbToI420(rgb: Uint8Array, widthPx: number, heightPx: number): Buffer {
+  const out = Buffer.allocUnsafe(widthPx * heightPx + 2 * Math.ceil(widthPx / 2) * Math.ceil(heightPx / 2));
+  rgbToI420Into(rgb, widthPx, heightPx, out, { xPx: 0, yPx: 0, widthPx, heightPx });
+  return out;
+}
+
+/**
+ * RGB8 to I420 over `rect` only, written into the full-frame I420 `out` (the rest of it is kept). `rect`
+ * must start on even coordinates and end on even ones or at the frame's edge, so every chroma block it
+ * touches lies inside it.
+ */
+export function rgbToI420Into(rgb: Uint8Array, widthPx: number, heightPx: number, out: Uint8Array, rect: PixelRect): Uint8Array {
   const cw = Math.ceil(widthPx / 2);
   const ch = Math.ceil(heightPx / 2);
-  const out = Buffer.allocUnsafe(widthPx * heightPx + 2 * cw * ch);
-  for (let i = 0, p = 0; i < widthPx * heightPx; i++, p += 3) {
-    out[i] = clamp(16 + 0.256788 * rgb[p] + 0.504129 * rgb[p + 1] + 0.097906 * rgb[p + 2]);
+  const x1 = rect.xPx + rect.widthPx;
+  const y1 = rect.yPx + rect.heightPx;
+  if (rect.xPx % 2 || rect.yPx % 2 || (x1 % 2 && x1 !== widthPx) || (y1 % 2 && y1 !== heightPx)) {
+    throw new RangeError(`rgbToI420Into: rect ${rect.xPx},${rect.yPx} ${rect.widthPx}x${rect.heightPx} splits chroma blocks`);
+  }
+  for (let y = rect.yPx; y < y1; y++) {
+    for (let x = rect.xPx, i = y * widthPx + x, p = i * 3; x < x1; x++, i++, p += 3) {
+      out[i] = clamp(16 + 0.256788 * rgb[p] + 0.504129 * rgb[p + 1] + 0.097906 * rgb[p + 2]);
+    }
   }
   const uPlane = widthPx * heightPx;
   const vPlane = uPlane + cw * ch;
-  for (let cy = 0; cy < ch; cy++) {
-    for (let cx = 0; cx < cw; cx++) {
+  for (let cy = rect.yPx >> 1; cy < Math.ceil(y1 / 2); cy++) {
+    for (let cx = rect.xPx >> 1; cx < Math.ceil(x1 / 2); cx++) {
       let r = 0;
       let g = 0;
       let b = 0;

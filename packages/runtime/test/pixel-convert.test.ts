@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { i420ToRgb, rgbToI420 } from '../src/pixel-convert';
+import { i420ToRgb, rgbToI420, rgbToI420Into } from '../src/pixel-convert';
 
 /** ffmpeg's own conversion of the same pixels, for reference. */
 function ffmpegConvert(input: Buffer, from: string, to: string, w: number, h: number): Buffer {
@@ -42,5 +42,33 @@ describe('I420 <-> RGB', () => {
     const yuv = rgbToI420(rgb, 5, 3);
     expect(yuv.length).toBe(15 + 2 * 3 * 2);
     expect(i420ToRgb(yuv, 5, 3).length).toBe(45);
+  });
+
+  it('converts only a rectangle when asked: the same values inside it as a whole-frame conversion, nothing else touched', () => {
+    const [w, h] = [21, 13]; // odd sizes: the rectangle may end at the frame's edge
+    const rgb = smoothRgb(w, h);
+    const yuv = rgbToI420(rgb, w, h);
+    const rect = { xPx: 4, yPx: 2, widthPx: w - 4, heightPx: 8 };
+    const fullRgb = i420ToRgb(yuv, w, h);
+    const partRgb = i420ToRgb(yuv, w, h, Buffer.alloc(w * h * 3, 7), rect);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const inside = x >= rect.xPx && x < rect.xPx + rect.widthPx && y >= rect.yPx && y < rect.yPx + rect.heightPx;
+        const o = (y * w + x) * 3;
+        expect([...partRgb.subarray(o, o + 3)], `${x},${y}`).toEqual(inside ? [...fullRgb.subarray(o, o + 3)] : [7, 7, 7]);
+      }
+    }
+    // Back to I420 over the rectangle, into a frame of 0s: its Y and chroma equal the whole conversion's there.
+    const into = rgbToI420Into(rgb, w, h, new Uint8Array(yuv.length), rect);
+    const cw = Math.ceil(w / 2);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const inside = x >= rect.xPx && x < rect.xPx + rect.widthPx && y >= rect.yPx && y < rect.yPx + rect.heightPx;
+      expect(into[y * w + x], `Y ${x},${y}`).toBe(inside ? yuv[y * w + x] : 0);
+    }
+    for (let cy = 0; cy < Math.ceil(h / 2); cy++) for (let cx = 0; cx < cw; cx++) {
+      const inside = cx >= rect.xPx / 2 && cx < Math.ceil((rect.xPx + rect.widthPx) / 2) && cy >= rect.yPx / 2 && cy < (rect.yPx + rect.heightPx) / 2;
+      for (const plane of [w * h, w * h + cw * Math.ceil(h / 2)]) expect(into[plane + cy * cw + cx], `chroma ${cx},${cy}`).toBe(inside ? yuv[plane + cy * cw + cx] : 0);
+    }
+    expect(() => rgbToI420Into(rgb, w, h, new Uint8Array(yuv.length), { xPx: 3, yPx: 2, widthPx: 4, heightPx: 4 })).toThrow(/splits chroma blocks/);
   });
 });

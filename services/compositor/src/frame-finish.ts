@@ -1,4 +1,4 @@
-import { VaneliaError, i420ToRgb, rgbToI420 } from '@vanelia/runtime';
+import { VaneliaError, i420ToRgb, rgbToI420Into } from '@vanelia/runtime';
 import * as THREE from 'three/webgpu';
 import type { CameraPose } from './camera-model';
 import { compositeFrame, type CompositeOptions } from './composite';
@@ -58,24 +58,39 @@ export function i420Bytes(widthPx: number, heightPx: number): number {
   return widthPx * heightPx + 2 * Math.ceil(widthPx / 2) * Math.ceil(heightPx / 2);
 }
 
-/** The frame as RGB8 (the same bytes when it already is); checks an I420 frame's size first. */
-export function frameRgb(frame: FrameImage, frameIndex: number): Uint8Array {
+/**
+ * The frame as RGB8 (the same bytes when it already is); checks an I420 frame's size first. With `rect`,
+ * only that part of an I420 frame is converted (the rest of the returned buffer is undefined).
+ */
+export function frameRgb(frame: FrameImage, frameIndex: number, rect?: PixelRect): Uint8Array {
   if (frame.format !== 'i420') return frame.data;
   const expected = i420Bytes(frame.widthPx, frame.heightPx);
   if (frame.data.byteLength !== expected) {
     throw new VaneliaError('compositor', 'INVALID_FRAME', `frame ${frameIndex} carries ${frame.data.byteLength} bytes, ${frame.widthPx}x${frame.heightPx} I420 needs ${expected}.`);
   }
-  return i420ToRgb(frame.data, frame.widthPx, frame.heightPx);
+  return i420ToRgb(frame.data, frame.widthPx, frame.heightPx, undefined, rect);
+}
+
+/** `region` grown to even edges (or the frame's edge), so it holds whole 4:2:0 chroma blocks. */
+export function chromaAligned(region: PixelRect, widthPx: number, heightPx: number): PixelRect {
+  const x0 = region.xPx & ~1;
+  const y0 = region.yPx & ~1;
+  const x1 = Math.min(widthPx, (region.xPx + region.widthPx + 1) & ~1);
+  const y1 = Math.min(heightPx, (region.yPx + region.heightPx + 1) & ~1);
+  return { xPx: x0, yPx: y0, widthPx: Math.max(0, x1 - x0), heightPx: Math.max(0, y1 - y0) };
 }
 
 export function finishFrame(task: FinishTask): FinishedFrame {
   const { frame, frameIndex } = task;
   const { widthPx, heightPx } = frame;
   const layers = task.passes ? assembleLayers(task.passes) : emptyLayers(frameIndex, widthPx, heightPx);
+  // An I420 frame changes only where the layers are: only that part goes to RGB and back, and every other
+  // pixel stays the input's own bytes (no colour round trip where nothing was drawn).
+  const touched = chromaAligned(layers.region, widthPx, heightPx);
   const vector = (v: Vec3) => new THREE.Vector3(v.x, v.y, v.z);
   const { rgb, productAlpha, shadowStrength } = compositeFrame(
     {
-      frame: { widthPx, heightPx, data: frameRgb(frame, frameIndex) },
+      frame: { widthPx, heightPx, data: frameRgb(frame, frameIndex, touched) },
       layers,
       pose: task.pose,
       plane: task.plane && { pointWorld: vector(task.plane.pointWorld), upWorld: vector(task.plane.upWorld) },
@@ -84,7 +99,7 @@ export function finishFrame(task: FinishTask): FinishedFrame {
     task.composite,
   );
   const mask = buildInpaintMask(widthPx, heightPx, layers.region, productAlpha, shadowStrength, task.mask);
-  const composite = frame.format === 'i420' ? rgbToI420(rgb, widthPx, heightPx) : rgb;
+  const composite = frame.format === 'i420' ? rgbToI420Into(rgb, widthPx, heightPx, frame.data.slice(), touched) : rgb;
   return { frameIndex, composite, inpaintMask: mask.mask, region: mask.box, layers };
 }
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CameraPose } from '../src/camera-model';
 import { CompositorJob, type CompositedFrame, type CompositorJobOptions, type FrameInput } from '../src/compositor-job';
 import { FramePool } from '../src/frame-pool';
+import { chromaAligned } from '../src/frame-finish';
 import { LayerRenderer } from '../src/layer-renderer';
 import type { SceneDepth } from '../src/scene-depth';
 import { fixtureIo, shapeDocument, tempDir, testCamera } from './fixtures';
@@ -45,6 +46,21 @@ async function openJob(options: CompositorJobOptions): Promise<CompositorJob> {
   const job = await CompositorJob.open(renderer, { jobId: 'pool-test', productPath, cameras, shadowOpacity: 0.8, maskDilatePx: 6, depth }, options);
   await job.prepareLighting(frames('rgb8'));
   return job;
+}
+
+/** `base` (I420, W x H) with `patch`'s Y, U and V inside `rect` (even-aligned). */
+function spliceI420(base: Uint8Array, patch: Uint8Array, rect: { xPx: number; yPx: number; widthPx: number; heightPx: number }): Uint8Array {
+  const out = Uint8Array.from(base);
+  const cw = Math.ceil(W / 2);
+  const ch = Math.ceil(H / 2);
+  const copyRows = (offset: number, stride: number, x0: number, y0: number, w: number, h: number) => {
+    for (let y = y0; y < y0 + h; y++) out.set(patch.subarray(offset + y * stride + x0, offset + y * stride + x0 + w), offset + y * stride + x0);
+  };
+  copyRows(0, W, rect.xPx, rect.yPx, rect.widthPx, rect.heightPx);
+  const [cx, cy, cwr, chr] = [rect.xPx / 2, rect.yPx / 2, Math.ceil((rect.xPx + rect.widthPx) / 2) - rect.xPx / 2, Math.ceil((rect.yPx + rect.heightPx) / 2) - rect.yPx / 2];
+  copyRows(W * H, cw, cx, cy, cwr, chr);
+  copyRows(W * H + cw * ch, cw, cx, cy, cwr, chr);
+  return out;
 }
 
 /** Every byte a frame result carries: composite, mask, box, and the assembled layers. */
@@ -96,15 +112,21 @@ describe('frame pool', () => {
     }
   }, 120_000);
 
-  it('I420 frames composited in workers match converting around the RGB path (the service path before)', async () => {
+  it('I420 frames composited in workers match the RGB path where drawn and keep the input bytes elsewhere', async () => {
     const single = await openJob({});
     const pooled = await openJob({ pool });
     try {
       const viaRgb = await single.compositeFrames(
         frames('i420').map((f) => ({ frameIndex: f.frameIndex, image: { widthPx: W, heightPx: H, data: i420ToRgb(f.image.data, W, H) } })),
       );
-      const actual = await pooled.compositeFrames(frames('i420'));
-      expectSameFrames(actual, viaRgb.map((f) => ({ ...f, composite: rgbToI420(f.composite, W, H) })));
+      const inputs = frames('i420');
+      const actual = await pooled.compositeFrames(inputs);
+      // Converting around the RGB path (the service path before) inside the drawn region, grown to whole
+      // chroma blocks; the input's own bytes outside it (no colour round trip where nothing was drawn).
+      const expected = viaRgb.map((f, i) => ({ ...f, composite: spliceI420(inputs[i].image.data, rgbToI420(f.composite, W, H), chromaAligned(f.layers.region, W, H)) }));
+      expect(expected.some((f) => f.layers.region.widthPx > 0), 'some frame draws the product').toBe(true);
+      expect(expected.some((f, i) => Buffer.compare(Buffer.from(f.composite), Buffer.from(rgbToI420(viaRgb[i].composite, W, H))) !== 0), 'outside the region differs from a round trip').toBe(true);
+      expectSameFrames(actual, expected);
     } finally {
       single.close();
       pooled.close();
@@ -127,7 +149,7 @@ describe('frame pool', () => {
   }, 120_000);
 
   it('a worker that dies fails the frame it held, is replaced, and the pool recovers', async () => {
-    // A 4K I420 frame keeps a worker busy long enough (two conversions) to be killed mid-task.
+    // A 4K I420 frame (a 12 MB message, copied and checked) keeps a worker busy long enough to be killed mid-task.
     const [w, h] = [3840, 2160];
     const big = { frameIndex: 7, frame: { widthPx: w, heightPx: h, format: 'i420' as const, data: new Uint8Array(w * h * 1.5).fill(90) }, composite: {}, mask: {} };
     const held = pool.run(big);
