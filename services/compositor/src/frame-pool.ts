@@ -35,7 +35,7 @@ export const FRAME_POOL_DEFAULTS: Required<FramePoolOptions> = {
 };
 
 /**
- * Default pool size: half the cores, capped. On the 16-core GPU machine 7 workers gave steadier and mostly
+ * Default pool size: half the cores but one, capped. On the 16-core GPU machine 7 workers gave steadier and mostly
  * faster throughput than 11 or 15 (the job's thread, Dawn's and the driver's threads need cores too, and
  * more workers contend for memory bandwidth). 0 (no pool) on two cores or fewer, where the software
  * rasterizer already uses every core and a worker only competes with it (measured: the same CPU time a
@@ -43,7 +43,7 @@ export const FRAME_POOL_DEFAULTS: Required<FramePoolOptions> = {
  */
 export function defaultPoolSize(): number {
   const cores = availableParallelism();
-  return cores <= 2 ? 0 : Math.min(32, Math.max(1, Math.floor(cores / 2)));
+  return cores <= 2 ? 0 : Math.min(32, Math.max(1, Math.floor(cores / 2) - 1));
 }
 
 interface Task {

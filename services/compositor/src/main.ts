@@ -10,7 +10,7 @@ const config = loadConfig('compositor', {
   VANELIA_GPU_BACKEND: env.oneOf(['auto', 'vulkan', 'opengles'] as const, 'auto'),
   // Longest texture side kept when loading products (memory and render speed).
   VANELIA_MAX_TEXTURE_PX: env.int(4096, { min: 64, max: 16384 }),
-  // Worker threads that composite frames while the main thread feeds the GPU (default: half the cores,
+  // Worker threads that composite frames while the main thread feeds the GPU (default: half the cores but one,
   // at most 32, and none on two cores or fewer; 0: no pool, the main thread composites).
   VANELIA_COMPOSITOR_WORKERS: env.int(defaultPoolSize(), { min: 0, max: 64 }),
 });
