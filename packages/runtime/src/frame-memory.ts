@@ -126,9 +126,19 @@ export class FrameMemory {
     } finally {
       closeSync(fd);
     }
+    this.remember(path);
+    return { path, lengthBytes: data.byteLength };
+  }
+
+  /** Files this process tracks for reuse (bounded; diagnostics and tests). */
+  get trackedFiles(): number {
+    return this.written.length;
+  }
+
+  /** Tracks a file of this process for reuse; bounded, so a process that only forwards frames keeps no growing list. */
+  private remember(path: string): void {
     this.written.push(path);
     if (this.written.length > MAX_TRACKED) this.written.shift();
-    return { path, lengthBytes: data.byteLength };
   }
 
   /**
@@ -253,7 +263,7 @@ export class FrameMemory {
     } catch (error) {
       throw this.openError(ref, stage, error);
     }
-    this.written.push(path);
+    this.remember(path);
     return { path, lengthBytes: ref.lengthBytes };
   }
 
@@ -267,7 +277,7 @@ export class FrameMemory {
       mkdirSync(this.instanceDir, { recursive: true });
       linkSync(join(this.dir, ref.path), join(this.dir, path));
     }
-    this.written.push(path);
+    this.remember(path);
     return { path, lengthBytes: ref.lengthBytes };
   }
 

@@ -36,6 +36,14 @@ describe('frame memory folder', () => {
     expect(open(newDir()).domain).not.toBe(a.domain);
   });
 
+  it('keeps a bounded list of its files when it only takes and forwards frames (a gateway)', () => {
+    const dir = newDir();
+    const [sender, forwarder] = [open(dir), open(dir)];
+    const pixel = new Uint8Array([1, 2, 3]);
+    for (let i = 0; i < 4200; i++) forwarder.link(forwarder.claim(sender.write(pixel)));
+    expect(forwarder.trackedFiles).toBeLessThanOrEqual(4096);
+  });
+
   it('refuses a folder whose domain file is not one', () => {
     const dir = newDir();
     writeFileSync(join(dir, 'domain'), 'hello\n');
