@@ -130,6 +130,18 @@ export class FrameMemory {
     return { path, lengthBytes: data.byteLength };
   }
 
+  /** Runs a file operation into this process's folder, re-creating the folder once when it is gone (the sweeper
+   * may have removed it while this process held nothing for a long time). */
+  private inInstanceDir(op: () => void): void {
+    try {
+      op();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(this.instanceDir)) throw error;
+      mkdirSync(this.instanceDir, { recursive: true });
+      op();
+    }
+  }
+
   /** Files this process tracks for reuse (bounded; diagnostics and tests). */
   get trackedFiles(): number {
     return this.written.length;
@@ -252,14 +264,7 @@ export class FrameMemory {
     this.check(ref, stage);
     const path = `frames/${this.instance}/${this.sequence++}`;
     try {
-      try {
-        renameSync(join(this.dir, ref.path), join(this.dir, path));
-      } catch (error) {
-        // The sweeper may have removed this process's folder while it held nothing for a long time.
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(this.instanceDir)) throw error;
-        mkdirSync(this.instanceDir, { recursive: true });
-        renameSync(join(this.dir, ref.path), join(this.dir, path));
-      }
+      this.inInstanceDir(() => renameSync(join(this.dir, ref.path), join(this.dir, path)));
     } catch (error) {
       throw this.openError(ref, stage, error);
     }
@@ -270,13 +275,7 @@ export class FrameMemory {
   /** A second name for a frame file (a hard link in this process's folder): the same bytes, not copied. */
   link(ref: FrameMemoryRef): FrameMemoryRef {
     const path = `frames/${this.instance}/${this.sequence++}`;
-    try {
-      linkSync(join(this.dir, ref.path), join(this.dir, path));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(this.instanceDir)) throw error;
-      mkdirSync(this.instanceDir, { recursive: true });
-      linkSync(join(this.dir, ref.path), join(this.dir, path));
-    }
+    this.inInstanceDir(() => linkSync(join(this.dir, ref.path), join(this.dir, path)));
     this.remember(path);
     return { path, lengthBytes: ref.lengthBytes };
   }
