@@ -1,30 +1,12 @@
-import { JobState, type Job, type JobEvent, type JobSpec, type StageProgress } from '@vanelia/proto';
+import { Job, JobState, type JobEvent, type JobSpec, type StageProgress } from '@vanelia/proto';
 import { isTerminal } from './job-store';
 import type { PipelineStage } from './pipeline';
 
 const STAGE_ORDER: PipelineStage[] = ['probe', 'decode', 'pose', 'composite', 'refine', 'encode', 'assemble'];
 
-/** A queued job as first stored. */
+/** A queued job as first stored (every other field at its proto default). */
 export function newJob(id: string, spec: JobSpec, nowMs: number): Job {
-  return {
-    id,
-    state: JobState.JOB_STATE_QUEUED,
-    spec,
-    stage: 'queued',
-    framesDone: 0,
-    framesTotal: 0,
-    createdUnixMs: nowMs,
-    updatedUnixMs: nowMs,
-    video: undefined,
-    stages: [],
-    warnings: [],
-    error: undefined,
-    resultSizeBytes: 0,
-    startedUnixMs: 0,
-    finishedUnixMs: 0,
-    attempts: 0,
-    framesCheckpointed: 0,
-  };
+  return Job.fromPartial({ id, state: JobState.JOB_STATE_QUEUED, spec, stage: 'queued', createdUnixMs: nowMs, updatedUnixMs: nowMs });
 }
 
 /** Frames a second of each stage over the last `windowMs` (the rate now, not since the start). */
