@@ -1,3 +1,4 @@
+import type { PixelRect } from '@vanelia/runtime';
 import * as THREE from 'three/webgpu';
 import { lights, mrt, output, vec4 } from 'three/tsl';
 import { projectPoint, worldToCamera, type CameraPose } from './camera-model';
@@ -32,13 +33,8 @@ export const STAGE_DEFAULTS: Required<StageOptions> = {
   catcherRadiusScale: 4,
 };
 
-/** An axis-aligned pixel rectangle of a frame. */
-export interface PixelRect {
-  xPx: number;
-  yPx: number;
-  widthPx: number;
-  heightPx: number;
-}
+// An axis-aligned pixel rectangle of a frame: one definition, shared with the runtime's pixel conversions.
+export type { PixelRect };
 
 /** Depth range (along the camera's +z) that holds the product. */
 export interface DepthRange {
